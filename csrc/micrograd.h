@@ -1,0 +1,89 @@
+/* micrograd.h - the whole contract between the C core and the Python facade.
+ *
+ * Every node of every graph lives in one store, addressed by an int32 id. Each
+ * call takes the store's lock, so Python threads (cffi releases the GIL around
+ * every call) can build graphs and run backward at the same time.
+ *
+ * Calls that make a node return its id (>= 0) or one of the negative MG_E*
+ * codes below; the facade turns those into the exception Python's float
+ * arithmetic would raise for the same numbers.
+ */
+#ifndef MICROGRAD_H
+#define MICROGRAD_H
+
+#include <stdint.h>
+
+enum {
+    MG_ENOMEM = -1,   /* MemoryError: out of memory or over the node limit */
+    MG_EDOMAIN = -2,  /* ValueError: log(x <= 0), negative ** non-integer */
+    MG_ERANGE = -3,   /* OverflowError: exp or ** overflowed */
+    MG_EZERODIV = -4, /* ZeroDivisionError: 0.0 ** negative */
+    MG_EINVAL = -5    /* a bad id or argument: a bug in the caller */
+};
+
+/* Op kinds. A binary op (ADD, MUL) with a single child takes the constant
+ * `arg` as its other operand: x + 2 needs no node for the 2. */
+enum {
+    MG_FREE = 0,    /* an unused slot */
+    MG_LEAF,        /* a Value made by the user: data = arg */
+    MG_ADD,
+    MG_MUL,
+    MG_POW,         /* child ** arg */
+    MG_NEG,
+    MG_RELU,
+    MG_TANH,
+    MG_EXP,
+    MG_LOG,
+    MG_SIGMOID,
+    MG_NEURON,      /* act(b + w0*x0 + w1*x1 + ...): kids x[n], w[n], b; arg 1 = ReLU, 0 = linear */
+    MG_NUM_OPS
+};
+
+typedef struct {
+    int32_t op;
+    int32_t nkids;
+    double arg;
+} mg_info;
+
+typedef struct {
+    int64_t live_nodes;     /* slots in use */
+    int64_t capacity_nodes; /* slots allocated */
+    int64_t node_limit;     /* most live nodes allowed (0 = no limit) */
+    int64_t bytes;          /* memory the store holds: nodes, fused kid lists, backward scratch */
+} mg_stats;
+
+/* Make a node: op applied to up to two children (-1 where absent) and arg.
+ * The new node is held once, by the Python Value made for it; it holds its
+ * children. */
+int32_t mg_op(int op, int32_t a, int32_t b, double arg);
+
+/* Make one fused neuron node per output of a layer:
+ * out[j] = act(b[j] + w[j*nin+0]*x[0] + ... + w[j*nin+nin-1]*x[nin-1]).
+ * Returns 0 or an MG_E* code; on error no node was made. */
+int32_t mg_layer(int32_t nin, const int32_t *x, int32_t nout, const int32_t *w,
+                 const int32_t *b, int relu, int32_t *out);
+
+/* Reverse-mode pass from root, as micrograd does it: root.grad = 1, then each
+ * node's grad is *added* into its children, in reverse topological order. */
+int32_t mg_backward(int32_t root);
+
+/* Each id: one Value holding it is gone. A node no Value and no parent node
+ * holds is freed; ids already free are skipped. */
+void mg_release(const int32_t *ids, int32_t n);
+/* One more Value holds the node. Returns 0 or MG_EINVAL. */
+int32_t mg_retain(int32_t id);
+
+double mg_data(int32_t id);
+double mg_grad(int32_t id);
+void mg_set_data(int32_t id, double x);
+void mg_set_grad(int32_t id, double x);
+/* What `_op` and `_prev` show: the node's op, arg and child count, and its
+ * children (each held once more, for the Value the caller makes for it).
+ * mg_kids returns the count, or MG_EINVAL if out has room for fewer. */
+int32_t mg_node_info(int32_t id, mg_info *out);
+int32_t mg_kids(int32_t id, int32_t *out, int32_t cap);
+
+void mg_get_stats(mg_stats *out);
+void mg_set_node_limit(int64_t limit);
+
+#endif

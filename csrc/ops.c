@@ -1,0 +1,348 @@
+/* ops.c - the op table: for each op kind, a forward that computes a node's
+ * data from its children and a backward that adds the node's grad, times the
+ * local derivative, into its children's grads.
+ *
+ * Forward results follow Python's float arithmetic and `math` module to the
+ * bit, including which inputs are errors, so the facade raises what the
+ * pure-Python reference raises. Backward never fails: like PyTorch, it gives
+ * inf or nan where a derivative does not exist. */
+#include <errno.h>
+#include <math.h>
+#include "store.h"
+
+typedef int (*forward_fn)(const Node *nodes, Node *n);
+typedef void (*backward_fn)(Node *nodes, const Node *n);
+
+/* ---- forward: return 0 or an MG_E* code ---- */
+
+static int leaf_forward(const Node *nodes, Node *n)
+{
+    (void)nodes;
+    n->data = n->arg;
+    return 0;
+}
+
+/* A binary op's right operand: the second child, or the constant. */
+static double right(const Node *nodes, const Node *n)
+{
+    return n->nkids == 2 ? nodes[n->kids.pair[1]].data : n->arg;
+}
+
+static double left(const Node *nodes, const Node *n)
+{
+    return nodes[n->kids.pair[0]].data;
+}
+
+static int add_forward(const Node *nodes, Node *n)
+{
+    n->data = left(nodes, n) + right(nodes, n);
+    return 0;
+}
+
+static int mul_forward(const Node *nodes, Node *n)
+{
+    n->data = left(nodes, n) * right(nodes, n);
+    return 0;
+}
+
+static int is_odd_integer(double k)
+{
+    return fmod(fabs(k), 2.0) == 1.0;
+}
+
+/* x ** k exactly as CPython's float_pow computes it: its special cases, then
+ * libm pow, with the same errors (CPython returns a complex number for a
+ * negative base and a fractional exponent; we, like math.pow, say ValueError). */
+static int pow_forward(const Node *nodes, Node *n)
+{
+    double x = left(nodes, n), k = n->arg;
+    int negate = 0;
+    if (k == 0.0) {
+        n->data = 1.0;
+        return 0;
+    }
+    if (isnan(x)) {
+        n->data = x;
+        return 0;
+    }
+    if (isnan(k)) {
+        n->data = x == 1.0 ? 1.0 : k;
+        return 0;
+    }
+    if (isinf(k)) {
+        x = fabs(x);
+        n->data = x == 1.0 ? 1.0 : ((k > 0.0) == (x > 1.0)) ? INFINITY : 0.0;
+        return 0;
+    }
+    if (isinf(x)) {
+        if (k > 0.0)
+            n->data = is_odd_integer(k) ? x : fabs(x);
+        else
+            n->data = is_odd_integer(k) ? copysign(0.0, x) : 0.0;
+        return 0;
+    }
+    if (x == 0.0) {
+        if (k < 0.0)
+            return MG_EZERODIV;
+        n->data = is_odd_integer(k) ? x : 0.0;
+        return 0;
+    }
+    if (x < 0.0) {
+        if (k != floor(k))
+            return MG_EDOMAIN;
+        x = -x;
+        negate = is_odd_integer(k);
+    }
+    if (x == 1.0) {
+        n->data = negate ? -1.0 : 1.0;
+        return 0;
+    }
+    errno = 0;
+    double r = pow(x, k);
+    if (errno == 0 && isinf(r))
+        errno = ERANGE;
+    else if (errno == ERANGE && r == 0.0)
+        errno = 0; /* underflow to zero is not an error */
+    if (errno != 0)
+        return errno == ERANGE ? MG_ERANGE : MG_EDOMAIN;
+    n->data = negate ? -r : r;
+    return 0;
+}
+
+static int neg_forward(const Node *nodes, Node *n)
+{
+    n->data = -left(nodes, n);
+    return 0;
+}
+
+static int relu_forward(const Node *nodes, Node *n)
+{
+    double x = left(nodes, n);
+    n->data = x < 0.0 ? 0.0 : x; /* micrograd's test: nan and -0.0 pass through */
+    return 0;
+}
+
+static int tanh_forward(const Node *nodes, Node *n)
+{
+    n->data = tanh(left(nodes, n));
+    return 0;
+}
+
+static int exp_forward(const Node *nodes, Node *n)
+{
+    double x = left(nodes, n);
+    double r = exp(x);
+    if (isinf(r) && isfinite(x))
+        return MG_ERANGE;
+    n->data = r;
+    return 0;
+}
+
+static int log_forward(const Node *nodes, Node *n)
+{
+    double x = left(nodes, n);
+    if (x <= 0.0) /* also -inf; nan passes through as nan */
+        return MG_EDOMAIN;
+    n->data = log(x);
+    return 0;
+}
+
+/* Written so that exp never overflows: exp of a non-positive number only. */
+static int sigmoid_forward(const Node *nodes, Node *n)
+{
+    double x = left(nodes, n);
+    if (x >= 0.0) {
+        n->data = 1.0 / (1.0 + exp(-x));
+    } else {
+        double z = exp(x);
+        n->data = z / (1.0 + z);
+    }
+    return 0;
+}
+
+/* Kids are x[0..m), w[0..m), b with m = (nkids - 1) / 2. The sum runs in
+ * micrograd's order, b + w0*x0 + w1*x1 + ..., so data is bit-identical to
+ * the unfused graph. */
+static int neuron_forward(const Node *nodes, Node *n)
+{
+    const int32_t *k = node_kids(n);
+    int32_t m = (n->nkids - 1) / 2;
+    double act = nodes[k[2 * m]].data;
+    for (int32_t i = 0; i < m; i++)
+        act = act + nodes[k[m + i]].data * nodes[k[i]].data;
+    n->data = (n->arg != 0.0 && act < 0.0) ? 0.0 : act;
+    return 0;
+}
+
+/* ---- backward ---- */
+
+static void leaf_backward(Node *nodes, const Node *n)
+{
+    (void)nodes;
+    (void)n;
+}
+
+static void add_backward(Node *nodes, const Node *n)
+{
+    nodes[n->kids.pair[0]].grad += n->grad;
+    if (n->nkids == 2)
+        nodes[n->kids.pair[1]].grad += n->grad;
+}
+
+static void mul_backward(Node *nodes, const Node *n)
+{
+    Node *a = &nodes[n->kids.pair[0]];
+    if (n->nkids == 2) {
+        Node *b = &nodes[n->kids.pair[1]];
+        a->grad += b->data * n->grad;
+        b->grad += a->data * n->grad;
+    } else {
+        a->grad += n->arg * n->grad;
+    }
+}
+
+static void pow_backward(Node *nodes, const Node *n)
+{
+    Node *a = &nodes[n->kids.pair[0]];
+    a->grad += (n->arg * pow(a->data, n->arg - 1.0)) * n->grad;
+}
+
+static void neg_backward(Node *nodes, const Node *n)
+{
+    nodes[n->kids.pair[0]].grad += -n->grad;
+}
+
+static void relu_backward(Node *nodes, const Node *n)
+{
+    nodes[n->kids.pair[0]].grad += (double)(n->data > 0.0) * n->grad;
+}
+
+static void tanh_backward(Node *nodes, const Node *n)
+{
+    nodes[n->kids.pair[0]].grad += (1.0 - n->data * n->data) * n->grad;
+}
+
+static void exp_backward(Node *nodes, const Node *n)
+{
+    nodes[n->kids.pair[0]].grad += n->data * n->grad;
+}
+
+static void log_backward(Node *nodes, const Node *n)
+{
+    Node *a = &nodes[n->kids.pair[0]];
+    a->grad += n->grad / a->data;
+}
+
+static void sigmoid_backward(Node *nodes, const Node *n)
+{
+    nodes[n->kids.pair[0]].grad += (n->data * (1.0 - n->data)) * n->grad;
+}
+
+static void neuron_backward(Node *nodes, const Node *n)
+{
+    const int32_t *k = node_kids(n);
+    int32_t m = (n->nkids - 1) / 2;
+    double g = n->arg != 0.0 ? (double)(n->data > 0.0) * n->grad : n->grad;
+    for (int32_t i = 0; i < m; i++) {
+        Node *x = &nodes[k[i]], *w = &nodes[k[m + i]];
+        w->grad += x->data * g;
+        x->grad += w->data * g;
+    }
+    nodes[k[2 * m]].grad += g;
+}
+
+static const struct {
+    int arity; /* children mg_op takes: 1, 2 (1 or 2 for binary ops), 0 for leaves, -1 not via mg_op */
+    forward_fn forward;
+    backward_fn backward;
+} OPS[MG_NUM_OPS] = {
+    [MG_LEAF] = {0, leaf_forward, leaf_backward},
+    [MG_ADD] = {2, add_forward, add_backward},
+    [MG_MUL] = {2, mul_forward, mul_backward},
+    [MG_POW] = {1, pow_forward, pow_backward},
+    [MG_NEG] = {1, neg_forward, neg_backward},
+    [MG_RELU] = {1, relu_forward, relu_backward},
+    [MG_TANH] = {1, tanh_forward, tanh_backward},
+    [MG_EXP] = {1, exp_forward, exp_backward},
+    [MG_LOG] = {1, log_forward, log_backward},
+    [MG_SIGMOID] = {1, sigmoid_forward, sigmoid_backward},
+    [MG_NEURON] = {-1, neuron_forward, neuron_backward},
+};
+
+void op_backward(Node *nodes, const Node *n)
+{
+    OPS[n->op].backward(nodes, n);
+}
+
+/* ---- making nodes ---- */
+
+int32_t mg_op(int op, int32_t a, int32_t b, double arg)
+{
+    if (op <= MG_FREE || op >= MG_NUM_OPS || OPS[op].arity < 0)
+        return MG_EINVAL;
+    int arity = OPS[op].arity;
+    int32_t nkids = arity == 0 ? 0 : (arity == 2 && b >= 0) ? 2 : 1;
+    store_lock();
+    int32_t id = MG_EINVAL;
+    if ((nkids >= 1 && !node_is_live(a)) || (nkids == 2 && !node_is_live(b)))
+        goto done;
+    id = node_new(op, nkids);
+    if (id < 0)
+        goto done;
+    Node *n = &store.nodes[id];
+    n->arg = arg;
+    n->kids.pair[0] = a;
+    n->kids.pair[1] = nkids == 2 ? b : -1;
+    int err = OPS[op].forward(store.nodes, n);
+    if (err) {
+        node_unmake(id);
+        id = err;
+    } else {
+        node_hold_kids(n);
+    }
+done:
+    store_unlock();
+    return id;
+}
+
+int32_t mg_layer(int32_t nin, const int32_t *x, int32_t nout, const int32_t *w,
+                 const int32_t *b, int relu, int32_t *out)
+{
+    if (nin < 0 || nout < 0 || nin > (INT32_MAX - 1) / 2)
+        return MG_EINVAL;
+    store_lock();
+    int32_t err = 0;
+    for (int32_t i = 0; i < nin && !err; i++)
+        if (!node_is_live(x[i]))
+            err = MG_EINVAL;
+    for (int64_t i = 0; i < (int64_t)nin * nout && !err; i++)
+        if (!node_is_live(w[i]))
+            err = MG_EINVAL;
+    for (int32_t j = 0; j < nout && !err; j++)
+        if (!node_is_live(b[j]))
+            err = MG_EINVAL;
+    int32_t made = 0;
+    for (; made < nout && !err; made++) {
+        int32_t id = node_new(MG_NEURON, 2 * nin + 1);
+        if (id < 0) {
+            err = id;
+            break;
+        }
+        Node *n = &store.nodes[id];
+        int32_t *k = node_kids_mut(n);
+        for (int32_t i = 0; i < nin; i++) {
+            k[i] = x[i];
+            k[nin + i] = w[(int64_t)made * nin + i];
+        }
+        k[2 * nin] = b[made];
+        n->arg = relu ? 1.0 : 0.0;
+        neuron_forward(store.nodes, n);
+        node_hold_kids(n);
+        out[made] = id;
+    }
+    if (err) /* all or nothing */
+        for (int32_t j = 0; j < made; j++)
+            node_drop(out[j]);
+    store_unlock();
+    return err;
+}

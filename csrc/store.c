@@ -1,0 +1,243 @@
+/* store.c - node storage: allocation, reference counts, slot reuse, the lock,
+ * and the small accessors the facade calls.
+ *
+ * A node is referenced by the Python Values that stand for it and by the
+ * parent nodes built from it. When the count reaches zero the slot goes back
+ * on the free list, so a training loop runs in bounded memory. */
+#include <stdlib.h>
+#include "store.h"
+
+Store store = { .free_head = -1, .epoch = 1 };
+
+/* One lock for the whole store. cffi releases the GIL around every call, so
+ * two Python threads can be in here at once; `__del__` may run on any thread. */
+#ifdef _WIN32
+#include <windows.h>
+static SRWLOCK lock = SRWLOCK_INIT;
+void store_lock(void) { AcquireSRWLockExclusive(&lock); }
+void store_unlock(void) { ReleaseSRWLockExclusive(&lock); }
+#else
+#include <pthread.h>
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+void store_lock(void) { pthread_mutex_lock(&lock); }
+void store_unlock(void) { pthread_mutex_unlock(&lock); }
+#endif
+
+/* Double the slots, and the scratch arrays with them. */
+static int grow(void)
+{
+    if (store.capacity == INT32_MAX)
+        return MG_ENOMEM;
+    int64_t cap = store.capacity ? 2 * (int64_t)store.capacity : 1024;
+    if (cap > INT32_MAX)
+        cap = INT32_MAX;
+    /* Grow scratch first: a failure after the nodes grew would leave them
+     * larger than the scratch that backward relies on. */
+    int32_t *order = realloc(store.order, (size_t)cap * sizeof(int32_t));
+    if (!order)
+        return MG_ENOMEM;
+    store.order = order;
+    Frame *stack = realloc(store.stack, (size_t)cap * sizeof(Frame));
+    if (!stack)
+        return MG_ENOMEM;
+    store.stack = stack;
+    Node *nodes = realloc(store.nodes, (size_t)cap * sizeof(Node));
+    if (!nodes)
+        return MG_ENOMEM;
+    store.nodes = nodes;
+    store.capacity = (int32_t)cap;
+    return 0;
+}
+
+int node_is_live(int32_t id)
+{
+    return id >= 0 && id < store.top && store.nodes[id].op != MG_FREE;
+}
+
+int32_t node_new(int op, int32_t nkids)
+{
+    if (store.node_limit && store.live >= store.node_limit)
+        return MG_ENOMEM;
+    int32_t *list = NULL;
+    if (nkids > 2) {
+        list = malloc((size_t)nkids * sizeof(int32_t));
+        if (!list)
+            return MG_ENOMEM;
+    }
+    int32_t id;
+    if (store.free_head >= 0) {
+        id = store.free_head;
+        store.free_head = store.nodes[id].kids.pair[0];
+    } else {
+        if (store.top == store.capacity && grow() != 0) {
+            free(list);
+            return MG_ENOMEM;
+        }
+        id = store.top++;
+    }
+    Node *n = &store.nodes[id];
+    n->data = 0.0;
+    n->grad = 0.0;
+    n->arg = 0.0;
+    n->nkids = nkids;
+    if (list) {
+        n->kids.list = list;
+        store.list_bytes += (int64_t)nkids * (int64_t)sizeof(int32_t);
+    } else {
+        n->kids.pair[0] = n->kids.pair[1] = -1;
+    }
+    n->refs = 1;
+    n->mark = 0;
+    n->op = (uint8_t)op;
+    store.live++;
+    return id;
+}
+
+void node_hold_kids(const Node *n)
+{
+    const int32_t *k = node_kids(n);
+    for (int32_t i = 0; i < n->nkids; i++)
+        store.nodes[k[i]].refs++;
+}
+
+/* Back on the free list; the caller has dealt with the children. */
+static void put_back(int32_t id)
+{
+    Node *n = &store.nodes[id];
+    if (n->nkids > 2) {
+        store.list_bytes -= (int64_t)n->nkids * (int64_t)sizeof(int32_t);
+        free(n->kids.list);
+    }
+    n->op = MG_FREE;
+    n->nkids = 0;
+    n->refs = 0;
+    n->kids.pair[0] = store.free_head;
+    store.free_head = id;
+    store.live--;
+}
+
+void node_unmake(int32_t id)
+{
+    put_back(id);
+}
+
+void node_drop(int32_t id)
+{
+    if (--store.nodes[id].refs > 0)
+        return;
+    /* Each node enters `order` once, when its count reaches zero, so the
+     * worklist fits in the scratch array; no recursion, however deep. */
+    int32_t todo = 0;
+    store.order[todo++] = id;
+    while (todo > 0) {
+        Node *n = &store.nodes[store.order[--todo]];
+        const int32_t *k = node_kids(n);
+        for (int32_t i = 0; i < n->nkids; i++)
+            if (--store.nodes[k[i]].refs == 0)
+                store.order[todo++] = k[i];
+        put_back((int32_t)(n - store.nodes));
+    }
+}
+
+void mg_release(const int32_t *ids, int32_t n)
+{
+    store_lock();
+    for (int32_t i = 0; i < n; i++)
+        if (node_is_live(ids[i]))
+            node_drop(ids[i]);
+    store_unlock();
+}
+
+int32_t mg_retain(int32_t id)
+{
+    store_lock();
+    int32_t err = MG_EINVAL;
+    if (node_is_live(id)) {
+        store.nodes[id].refs++;
+        err = 0;
+    }
+    store_unlock();
+    return err;
+}
+
+double mg_data(int32_t id)
+{
+    store_lock();
+    double x = node_is_live(id) ? store.nodes[id].data : 0.0;
+    store_unlock();
+    return x;
+}
+
+double mg_grad(int32_t id)
+{
+    store_lock();
+    double x = node_is_live(id) ? store.nodes[id].grad : 0.0;
+    store_unlock();
+    return x;
+}
+
+void mg_set_data(int32_t id, double x)
+{
+    store_lock();
+    if (node_is_live(id))
+        store.nodes[id].data = x;
+    store_unlock();
+}
+
+void mg_set_grad(int32_t id, double x)
+{
+    store_lock();
+    if (node_is_live(id))
+        store.nodes[id].grad = x;
+    store_unlock();
+}
+
+int32_t mg_node_info(int32_t id, mg_info *out)
+{
+    store_lock();
+    int32_t err = MG_EINVAL;
+    if (node_is_live(id)) {
+        const Node *n = &store.nodes[id];
+        out->op = n->op;
+        out->arg = n->arg;
+        out->nkids = n->nkids;
+        err = 0;
+    }
+    store_unlock();
+    return err;
+}
+
+int32_t mg_kids(int32_t id, int32_t *out, int32_t cap)
+{
+    store_lock();
+    int32_t count = MG_EINVAL;
+    if (node_is_live(id) && store.nodes[id].nkids <= cap) {
+        const Node *n = &store.nodes[id];
+        const int32_t *k = node_kids(n);
+        for (int32_t i = 0; i < n->nkids; i++) {
+            out[i] = k[i];
+            store.nodes[k[i]].refs++;
+        }
+        count = n->nkids;
+    }
+    store_unlock();
+    return count;
+}
+
+void mg_get_stats(mg_stats *out)
+{
+    store_lock();
+    out->live_nodes = store.live;
+    out->capacity_nodes = store.capacity;
+    out->node_limit = store.node_limit;
+    out->bytes = (int64_t)store.capacity * (int64_t)(sizeof(Node) + sizeof(int32_t) + sizeof(Frame))
+               + store.list_bytes;
+    store_unlock();
+}
+
+void mg_set_node_limit(int64_t limit)
+{
+    store_lock();
+    store.node_limit = limit > 0 ? limit : 0;
+    store_unlock();
+}

@@ -1,0 +1,72 @@
+/* store.h - the node store: one growable array of nodes, shared by the op
+ * table (ops.c) and the backward pass (backward.c). Internal to csrc/. */
+#ifndef MG_STORE_H
+#define MG_STORE_H
+
+#include <stdint.h>
+#include "micrograd.h"
+
+typedef struct {
+    double data;
+    double grad;
+    double arg;          /* the op's number: pow's exponent, the constant of x + 2, a leaf's value */
+    union {
+        int32_t pair[2]; /* up to two children inline (the common case) */
+        int32_t *list;   /* a fused neuron's children, when nkids > 2 */
+    } kids;              /* a free slot keeps the next free id in pair[0] */
+    int32_t nkids;
+    int32_t refs;        /* Python Values holding this node + parent nodes using it */
+    uint32_t mark;       /* == store.epoch once backward has visited this node */
+    uint8_t op;
+} Node;
+
+typedef struct {
+    int32_t id;
+    int32_t next;        /* index of the next child to visit */
+} Frame;
+
+typedef struct {
+    Node *nodes;
+    int32_t capacity;    /* slots allocated */
+    int32_t top;         /* slots [0, top) have been handed out at least once */
+    int32_t free_head;   /* most recently freed slot, -1 if none */
+    int32_t live;
+    int64_t node_limit;  /* 0 = no limit */
+    int64_t list_bytes;  /* bytes in fused kid lists */
+    uint32_t epoch;      /* bumped by every backward, so marks never need clearing */
+    /* Scratch with one entry per slot, grown with the nodes, so that neither
+     * backward nor freeing a graph ever has to allocate. */
+    int32_t *order;      /* backward's topological order; the nodes still to free */
+    Frame *stack;        /* the depth-first stack that builds the order */
+} Store;
+
+extern Store store;
+
+void store_lock(void);
+void store_unlock(void);
+
+/* A new node with room for nkids children, held once (by the Value the
+ * caller makes for it); returns its id or MG_ENOMEM. The caller fills in the
+ * kids and calls node_hold_kids, or node_unmake to give the slot back. */
+int32_t node_new(int op, int32_t nkids);
+void node_hold_kids(const Node *n);
+void node_unmake(int32_t id);
+/* Drop one reference; a node nobody refers to is freed, and so, in turn, are
+ * children only it referred to. */
+void node_drop(int32_t id);
+int node_is_live(int32_t id);
+
+static inline const int32_t *node_kids(const Node *n)
+{
+    return n->nkids > 2 ? n->kids.list : n->kids.pair;
+}
+
+static inline int32_t *node_kids_mut(Node *n)
+{
+    return n->nkids > 2 ? n->kids.list : n->kids.pair;
+}
+
+/* The op table's halves, for backward.c. */
+void op_backward(Node *nodes, const Node *n);
+
+#endif

@@ -1,0 +1,25 @@
+"""micrograd_c: karpathy's micrograd with its autograd engine in C.
+
+    from micrograd_c import Value        # or: from micrograd_c.engine import Value
+    import micrograd_c; micrograd_c.install_as_micrograd()   # existing micrograd code, unchanged
+"""
+import sys
+
+from .engine import Value, memory_stats
+from ._core import lib as _lib
+
+__version__ = "0.1.0"
+__all__ = ["Value", "memory_stats", "set_node_limit", "install_as_micrograd"]
+
+
+def set_node_limit(n):
+    """Cap the number of live nodes (0 = no cap); ops past it raise MemoryError."""
+    _lib.mg_set_node_limit(int(n))
+
+
+def install_as_micrograd():
+    """Make `import micrograd`, `micrograd.engine` and `micrograd.nn` resolve to micrograd_c."""
+    from . import engine, nn
+    sys.modules["micrograd"] = sys.modules[__name__]
+    sys.modules["micrograd.engine"] = engine
+    sys.modules["micrograd.nn"] = nn

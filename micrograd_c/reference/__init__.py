@@ -1,0 +1,4 @@
+"""A pure-Python micrograd_c, written for clarity: the oracle the C engine is tested against."""
+from .engine import Value
+
+__all__ = ["Value"]

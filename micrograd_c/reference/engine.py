@@ -1,0 +1,225 @@
+"""The reference Value: micrograd's algorithm in plain Python, with micrograd_c's extra ops and rules.
+
+Same API and semantics as micrograd_c.Value, op for op, so both give the same
+bits: data is always a float, a constant operand is kept as a number (not
+wrapped in a Value), children are kept in order and backward visits them in
+that order. Forward errors are those of Python's float arithmetic and `math`
+module; a negative base to a non-integer power is a ValueError (Python would
+give a complex number). Backward never raises: inf or nan, as in PyTorch.
+"""
+import math
+import numbers
+
+
+def _const(x):
+    if isinstance(x, numbers.Real) and not isinstance(x, Value):
+        return float(x)
+    return None
+
+
+def _number(x, what):
+    c = _const(x)
+    if c is None:
+        raise TypeError(f"{what} must be a real number, not {type(x).__name__}")
+    return c
+
+
+def _pow(x, k):
+    """x ** k as in Python, but a ValueError instead of a complex result."""
+    r = x ** k
+    if isinstance(r, complex):
+        raise ValueError("math domain error")
+    return r
+
+
+def _pow_ieee(x, k):
+    """x ** k as C's pow gives it: inf or nan where Python would raise (for backward)."""
+    odd = math.fmod(abs(k), 2.0) == 1.0
+    try:
+        return _pow(x, k)
+    except ZeroDivisionError:  # 0 ** negative
+        return math.copysign(math.inf, x) if odd else math.inf
+    except OverflowError:
+        return -math.inf if x < 0 and odd else math.inf
+    except ValueError:  # negative ** non-integer
+        return math.nan
+
+
+def _sigmoid(x):
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)  # exp of a negative number only: never overflows
+    return z / (1.0 + z)
+
+
+class Value:
+    """ stores a single scalar value and its gradient """
+
+    def __init__(self, data, _children=(), _op=''):
+        self.data = data
+        self.grad = 0.0
+        self._backward = lambda: None
+        self._children = tuple(_children)  # in order: backward visits them in this order
+        self._op = _op
+
+    # data and grad are always floats, as in the C store
+    @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, x):
+        self._data = _number(x, "data")
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, x):
+        self._grad = _number(x, "grad")
+
+    @property
+    def _prev(self):
+        return set(self._children)
+
+    def __add__(self, other):
+        if isinstance(other, Value):
+            out = Value(self.data + other.data, (self, other), '+')
+
+            def _backward():
+                self.grad += out.grad
+                other.grad += out.grad
+        else:
+            c = _const(other)
+            if c is None:
+                return NotImplemented
+            out = Value(self.data + c, (self,), '+')
+
+            def _backward():
+                self.grad += out.grad
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        if isinstance(other, Value):
+            out = Value(self.data * other.data, (self, other), '*')
+
+            def _backward():
+                self.grad += other.data * out.grad
+                other.grad += self.data * out.grad
+        else:
+            c = _const(other)
+            if c is None:
+                return NotImplemented
+            out = Value(self.data * c, (self,), '*')
+
+            def _backward():
+                self.grad += c * out.grad
+        out._backward = _backward
+        return out
+
+    def __pow__(self, other):
+        k = _const(other)
+        if k is None:
+            return NotImplemented
+        out = Value(_pow(self.data, k), (self,), f'**{int(k) if k.is_integer() else k}')
+
+        def _backward():
+            self.grad += (k * _pow_ieee(self.data, k - 1)) * out.grad
+        out._backward = _backward
+        return out
+
+    def __neg__(self):
+        out = Value(-self.data, (self,), 'neg')
+
+        def _backward():
+            self.grad += -out.grad
+        out._backward = _backward
+        return out
+
+    def relu(self):
+        out = Value(0.0 if self.data < 0 else self.data, (self,), 'ReLU')
+
+        def _backward():
+            self.grad += (out.data > 0) * out.grad
+        out._backward = _backward
+        return out
+
+    def tanh(self):
+        out = Value(math.tanh(self.data), (self,), 'tanh')
+
+        def _backward():
+            self.grad += (1.0 - out.data * out.data) * out.grad
+        out._backward = _backward
+        return out
+
+    def exp(self):
+        out = Value(math.exp(self.data), (self,), 'exp')  # OverflowError past ~709.78
+
+        def _backward():
+            self.grad += out.data * out.grad
+        out._backward = _backward
+        return out
+
+    def log(self):
+        out = Value(math.log(self.data), (self,), 'log')  # ValueError for x <= 0
+
+        def _backward():
+            x = self.data  # may have been set to 0 since: then inf or nan, as C's division gives
+            self.grad += out.grad / x if x != 0 else math.copysign(math.inf, x) * out.grad
+        out._backward = _backward
+        return out
+
+    def sigmoid(self):
+        out = Value(_sigmoid(self.data), (self,), 'sigmoid')
+
+        def _backward():
+            self.grad += (out.data * (1.0 - out.data)) * out.grad
+        out._backward = _backward
+        return out
+
+    def backward(self):
+        # topological order: depth-first post-order, children in order, without recursion
+        topo, visited, stack = [], {id(self)}, [(self, iter(self._children))]
+        while stack:
+            v, kids = stack[-1]
+            for child in kids:
+                if id(child) not in visited:
+                    visited.add(id(child))
+                    stack.append((child, iter(child._children)))
+                    break
+            else:
+                topo.append(v)
+                stack.pop()
+
+        self.grad = 1.0
+        for v in reversed(topo):
+            v._backward()
+
+    def __radd__(self, other):  # other + self
+        return self + other
+
+    def __rmul__(self, other):  # other * self
+        return self * other
+
+    def __sub__(self, other):  # self + (-other)
+        if isinstance(other, Value):
+            return self + (-other)
+        c = _const(other)
+        return NotImplemented if c is None else self + (-c)
+
+    def __rsub__(self, other):  # other + (-self)
+        return -self + other
+
+    def __truediv__(self, other):  # self * other**-1
+        if isinstance(other, Value):
+            return self * other**-1
+        c = _const(other)
+        return NotImplemented if c is None else self * c**-1
+
+    def __rtruediv__(self, other):  # other * self**-1
+        return self**-1 * other
+
+    def __repr__(self):
+        return f"Value(data={self.data}, grad={self.grad})"
