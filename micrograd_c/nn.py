@@ -22,20 +22,22 @@ class Module:
         return []
 
 
-def _as_values(x):
-    return [xi if isinstance(xi, Value) else Value(xi) for xi in x]
-
-
-def _fused_layer(x, neurons, nonlin):
-    """[act(n.b + sum(wi*xi)) for n in neurons], one C call for all of them."""
-    x = _as_values(x)
-    nin, nout = len(x), len(neurons)
+def _param_ids(neurons):
+    """C arrays of the neurons' weight ids (neuron by neuron) and bias ids."""
+    nin = len(neurons[0].w)
     if any(len(n.w) != nin for n in neurons):
-        raise ValueError(f"expected {len(neurons[0].w)} inputs, got {nin}")
-    out = ffi.new("int32_t[]", nout)
-    err = lib.mg_layer(nin, [xi._i for xi in x], nout,
-                       [w._i for n in neurons for w in n.w], [n.b._i for n in neurons],
-                       nonlin, out)
+        raise ValueError("all neurons of a layer must have the same number of weights")
+    return (ffi.new("int32_t[]", [w._i for n in neurons for w in n.w]),
+            ffi.new("int32_t[]", [n.b._i for n in neurons]))
+
+
+def _fused_layer(x, neurons, nonlin, w_ids, b_ids):
+    """[act(n.b + sum(wi*xi)) for n in neurons], one C call for all of them."""
+    x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]  # micrograd takes plain numbers too
+    if len(x) != len(neurons[0].w):
+        raise ValueError(f"expected {len(neurons[0].w)} inputs, got {len(x)}")
+    out = ffi.new("int32_t[]", len(neurons))
+    err = lib.mg_layer(len(x), [xi._i for xi in x], len(neurons), w_ids, b_ids, nonlin, out)
     if err:
         _fail(err)
     return [_made(i) for i in out]
@@ -49,7 +51,7 @@ class Neuron(Module):
         self.nonlin = nonlin
 
     def __call__(self, x):
-        return _fused_layer(x, [self], self.nonlin)[0]
+        return _fused_layer(x, [self], self.nonlin, *_param_ids([self]))[0]
 
     def parameters(self):
         return self.w + [self.b]
@@ -59,13 +61,25 @@ class Neuron(Module):
 
 
 class Layer(Module):
+    _seen = None  # the parameters that _ids made its arrays from
 
     def __init__(self, nin, nout, **kwargs):
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
 
     def __call__(self, x):
-        out = _fused_layer(x, self.neurons, self.neurons[0].nonlin) if self.neurons else []
+        if not self.neurons:
+            return []
+        out = _fused_layer(x, self.neurons, self.neurons[0].nonlin, *self._ids())
         return out[0] if len(out) == 1 else out
+
+    def _ids(self):
+        # Reuse the id arrays while every parameter is the object they were made
+        # from: comparing lists checks identity first, far cheaper than rebuilding.
+        ws, bs = [n.w for n in self.neurons], [n.b for n in self.neurons]
+        if self._seen is None or self._seen != (ws, bs):
+            self._seen = ([list(w) for w in ws], bs)
+            self._cached_ids = _param_ids(self.neurons)
+        return self._cached_ids
 
     def parameters(self):
         return [p for n in self.neurons for p in n.parameters()]
