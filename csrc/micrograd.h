@@ -86,4 +86,18 @@ int32_t mg_kids(int32_t id, int32_t *out, int32_t cap);
 void mg_get_stats(mg_stats *out);
 void mg_set_node_limit(int64_t limit);
 
+/* Optimizer steps (optim.c), torch.optim's formulas, over the parameter nodes
+ * ids[0..n); the state arrays (n doubles each) belong to the caller. Each
+ * returns 0, or MG_EINVAL if an id is not a live node (then nothing changed).
+ * SGD: d = grad + weight_decay*data; with momentum != 0, buf = first ? d :
+ * momentum*buf + d and d = buf (buf is not read when momentum == 0);
+ * data -= lr*d. */
+int32_t mg_sgd_step(int32_t n, const int32_t *ids, double *buf, int first,
+                    double lr, double momentum, double weight_decay);
+/* Adam (not AMSGrad), step = 1, 2, ...: g = grad + weight_decay*data;
+ * m = beta1*m + (1-beta1)*g; v = beta2*v + (1-beta2)*g*g;
+ * data -= lr/(1-beta1^step) * m / (sqrt(v)/sqrt(1-beta2^step) + eps). */
+int32_t mg_adam_step(int32_t n, const int32_t *ids, double *m, double *v, int32_t step,
+                     double lr, double beta1, double beta2, double eps, double weight_decay);
+
 #endif

@@ -5,11 +5,19 @@ per weight, in order; bias 0), so after random.seed(s) a model equals
 micrograd's, weight for weight. A neuron's output is one fused node whose
 children are its inputs, weights and bias; its data is bit-identical to
 micrograd's b + w0*x0 + w1*x1 + ... and its gradients agree to rounding.
+
+Beyond micrograd, PyTorch-flavoured pieces: Linear, Sequential, the
+activations ReLU, Tanh and Sigmoid, the losses of micrograd_c.losses, and
+state_dict / load_state_dict / save / load on every Module. Optimizers are in
+micrograd_c.optim.
 """
 import random
 
+import numpy as np
+
 from ._core import ffi, lib
 from .engine import Value, _fail, _made
+from .losses import binary_cross_entropy, cross_entropy, hinge_loss, mse_loss  # noqa: F401
 
 
 class Module:
@@ -20,6 +28,82 @@ class Module:
 
     def parameters(self):
         return []
+
+    # ---- saving and loading, with torch's naming ----
+    # A key is the attribute path to a parameter tensor: "layers.0.neurons.3.w" is
+    # model.layers[0].neurons[3].w; a Sequential's modules are named by index and
+    # a Linear's tensors "weight" and "bias", as in torch ("0.weight"). A tensor
+    # is a Value (shape ()), a list of Values (n,) or a list of equal-length lists
+    # of Values (n, m). Attributes named with a leading underscore are not saved.
+
+    def _named_children(self):
+        return [(name, x) for name, x in vars(self).items() if not name.startswith("_")]
+
+    def state_dict(self):
+        """{key: numpy float64 array}: a copy of every parameter tensor's data."""
+        return {key: np.array(_data(t), dtype=np.float64) for key, t in _tensors("", self)}
+
+    def load_state_dict(self, state):
+        """Set every parameter from state, all or nothing.
+
+        Missing or unexpected keys raise KeyError, a wrong shape ValueError, naming the keys.
+        """
+        own = dict(_tensors("", self))
+        missing, unexpected = sorted(own.keys() - state.keys()), sorted(state.keys() - own.keys())
+        if missing or unexpected:
+            raise KeyError(f"state_dict does not fit this {type(self).__name__}: "
+                           f"missing keys {missing}, unexpected keys {unexpected}")
+        arrays = {key: np.asarray(state[key], dtype=np.float64) for key in own}
+        for key, t in own.items():
+            if arrays[key].shape != _shape(t):
+                raise ValueError(f"{key}: expected shape {_shape(t)}, got {arrays[key].shape}")
+        for key, t in own.items():
+            _assign(t, arrays[key].tolist())
+
+    def save(self, path):
+        """Write state_dict() to a numpy .npz file."""
+        np.savez(path, **self.state_dict())
+
+    def load(self, path):
+        """Read parameters written by save()."""
+        with np.load(path) as f:
+            self.load_state_dict({key: f[key] for key in f.files})
+
+
+def _is_row(x):
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(isinstance(v, Value) for v in x)
+
+
+def _is_matrix(x):
+    return _is_row(x[0]) and all(_is_row(r) and len(r) == len(x[0]) for r in x)
+
+
+def _tensors(key, x):
+    """(key, tensor) for each parameter tensor reachable from x."""
+    if isinstance(x, Module):
+        for name, child in x._named_children():
+            yield from _tensors(f"{key}.{name}" if key else name, child)
+    elif isinstance(x, Value) or _is_row(x) or (isinstance(x, (list, tuple)) and x and _is_matrix(x)):
+        yield key, x
+    elif isinstance(x, (list, tuple)):
+        for i, item in enumerate(x):
+            yield from _tensors(f"{key}.{i}", item)
+
+
+def _data(t):
+    return t.data if isinstance(t, Value) else [_data(x) for x in t]
+
+
+def _shape(t):
+    return () if isinstance(t, Value) else (len(t),) + _shape(t[0])
+
+
+def _assign(t, a):
+    if isinstance(t, Value):
+        t.data = a
+    else:
+        for ti, ai in zip(t, a):
+            _assign(ti, ai)
 
 
 def _param_ids(neurons):
@@ -72,6 +156,9 @@ class Layer(Module):
         out = _fused_layer(x, self.neurons, self.neurons[0].nonlin, *self._ids())
         return out[0] if len(out) == 1 else out
 
+    def __getstate__(self):  # the cached C arrays are not picklable, and cheap to remake
+        return {k: v for k, v in self.__dict__.items() if k not in ("_seen", "_cached_ids")}
+
     def _ids(self):
         # Reuse the id arrays while every parameter is the object they were made
         # from: comparing lists checks identity first, far cheaper than rebuilding.
@@ -104,3 +191,82 @@ class MLP(Module):
 
     def __repr__(self):
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
+
+
+# ---- PyTorch-flavoured modules ----
+
+class Linear(Layer):
+    """weight @ x + bias with no activation, always a list of nout Values.
+
+    Drawn as micrograd draws a layer, not as torch does: after the same
+    random.seed, Linear(nin, nout) has the weights of Layer(nin, nout,
+    nonlin=False). Its state_dict has torch's keys and shapes, "weight"
+    (nout, nin) and "bias" (nout,), so a torch.nn.Linear's state loads into it.
+    """
+
+    def __init__(self, nin, nout):
+        super().__init__(nin, nout, nonlin=False)
+
+    def __call__(self, x):
+        out = super().__call__(x)
+        return out if isinstance(out, list) else [out]  # Layer unwraps a single output
+
+    def _named_children(self):
+        return [("weight", [n.w for n in self.neurons]), ("bias", [n.b for n in self.neurons])]
+
+    def __repr__(self):
+        nin = len(self.neurons[0].w) if self.neurons else 0
+        return f"Linear({nin}, {len(self.neurons)})"
+
+
+class Sequential(Module):
+    """Modules applied in turn; state_dict keys start with the module's index, as in torch."""
+
+    def __init__(self, *layers):
+        if not all(isinstance(layer, Module) for layer in layers):
+            raise TypeError("Sequential takes Modules")
+        self.layers = list(layers)
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def _named_children(self):
+        return [(str(i), layer) for i, layer in enumerate(self.layers)]
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def __repr__(self):
+        return f"Sequential({', '.join(str(layer) for layer in self.layers)})"
+
+
+class _Activation(Module):
+    """Applies the Value method named `fn` to a Value, or to each Value of a list."""
+
+    def __call__(self, x):
+        if isinstance(x, (list, tuple)):
+            return [getattr(xi, self.fn)() for xi in x]
+        return getattr(x, self.fn)()
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class ReLU(_Activation):
+    fn = "relu"
+
+
+class Tanh(_Activation):
+    fn = "tanh"
+
+
+class Sigmoid(_Activation):
+    fn = "sigmoid"

@@ -1,0 +1,62 @@
+/* optim.c - optimizer steps over parameter nodes, with torch.optim's formulas.
+ *
+ * The optimizer's state (momentum buffers, Adam's moments) lives in arrays
+ * the caller owns, one entry per parameter; here is only the loop, so a step
+ * is one call and one lock however many parameters there are. The arithmetic
+ * is written out operation by operation, in the order the pure-Python
+ * reference optimizers use, so the two agree to the bit. */
+#include <math.h>
+#include "store.h"
+
+static int all_live(int32_t n, const int32_t *ids)
+{
+    for (int32_t i = 0; i < n; i++)
+        if (!node_is_live(ids[i]))
+            return 0;
+    return 1;
+}
+
+int32_t mg_sgd_step(int32_t n, const int32_t *ids, double *buf, int first,
+                    double lr, double momentum, double weight_decay)
+{
+    if (n < 0)
+        return MG_EINVAL;
+    store_lock();
+    int32_t err = all_live(n, ids) ? 0 : MG_EINVAL; /* check all first: a step is all or nothing */
+    for (int32_t i = 0; i < n && !err; i++) {
+        Node *p = &store.nodes[ids[i]];
+        double d = p->grad;
+        if (weight_decay != 0.0)
+            d = d + weight_decay * p->data;
+        if (momentum != 0.0) {
+            buf[i] = first ? d : momentum * buf[i] + d;
+            d = buf[i];
+        }
+        p->data = p->data - lr * d;
+    }
+    store_unlock();
+    return err;
+}
+
+int32_t mg_adam_step(int32_t n, const int32_t *ids, double *m, double *v, int32_t step,
+                     double lr, double beta1, double beta2, double eps, double weight_decay)
+{
+    if (n < 0 || step < 1)
+        return MG_EINVAL;
+    /* torch folds the bias corrections into the step size and the denominator. */
+    double step_size = lr / (1.0 - pow(beta1, (double)step));
+    double correction2_sqrt = sqrt(1.0 - pow(beta2, (double)step));
+    store_lock();
+    int32_t err = all_live(n, ids) ? 0 : MG_EINVAL;
+    for (int32_t i = 0; i < n && !err; i++) {
+        Node *p = &store.nodes[ids[i]];
+        double g = p->grad;
+        if (weight_decay != 0.0)
+            g = g + weight_decay * p->data;
+        m[i] = beta1 * m[i] + (1.0 - beta1) * g;
+        v[i] = beta2 * v[i] + (1.0 - beta2) * g * g;
+        p->data = p->data - step_size * (m[i] / (sqrt(v[i]) / correction2_sqrt + eps));
+    }
+    store_unlock();
+    return err;
+}

@@ -1,0 +1,115 @@
+"""The losses against PyTorch (float64) and, on the reference Value, against the reference engine."""
+import numpy as np
+import pytest
+
+from micrograd_c import Value, nn, reference
+
+SEEDS = range(5)
+
+
+def inputs(seed):
+    """Random predictions, regression targets, +-1 labels, probabilities, 0/1 targets, a class."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 8))
+    return {
+        "pred": (3 * rng.normal(size=n)).tolist(),
+        "target": rng.normal(size=n).tolist(),
+        "labels": rng.choice([-1.0, 1.0], size=n).tolist(),
+        "probs": rng.uniform(0.01, 0.99, size=n).tolist(),
+        "binary": rng.integers(0, 2, size=n).astype(float).tolist(),
+        "index": int(rng.integers(0, n)),
+    }
+
+
+# each case: the input that becomes Values, the loss of those Values, the same loss in torch of x
+CASES = {
+    "mse": ("pred",
+            lambda v, d: nn.mse_loss(v, d["target"]),
+            lambda torch, x, d: torch.nn.functional.mse_loss(x, torch.tensor(d["target"], dtype=x.dtype))),
+    "hinge": ("pred",
+              lambda v, d: nn.hinge_loss(v, d["labels"]),
+              lambda torch, x, d: torch.relu(1 - torch.tensor(d["labels"], dtype=x.dtype) * x).mean()),
+    "bce": ("probs",
+            lambda v, d: nn.binary_cross_entropy(v, d["binary"]),
+            lambda torch, x, d: torch.nn.functional.binary_cross_entropy(
+                x, torch.tensor(d["binary"], dtype=x.dtype))),
+    "cross_entropy": ("pred",
+                      lambda v, d: nn.cross_entropy(v, d["index"]),
+                      lambda torch, x, d: torch.nn.functional.cross_entropy(x, torch.tensor(d["index"]))),
+}
+
+
+def loss_and_grads(V, case, d):
+    key, loss_of, _ = CASES[case]
+    values = [V(x) for x in d[key]]
+    loss = loss_of(values, d)
+    loss.backward()
+    return loss.data, [v.grad for v in values]
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_loss_matches_torch(case, seed):
+    torch = pytest.importorskip("torch")
+    d = inputs(seed)
+    key, _, torch_loss = CASES[case]
+    x = torch.tensor(d[key], dtype=torch.float64, requires_grad=True)
+    expected = torch_loss(torch, x, d)
+    expected.backward()
+    loss, grads = loss_and_grads(Value, case, d)
+    assert loss == pytest.approx(expected.item(), rel=1e-12, abs=1e-15)
+    assert grads == pytest.approx(x.grad.tolist(), rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_loss_c_and_reference_agree_bit_for_bit(case, seed):
+    d = inputs(seed)
+    assert loss_and_grads(Value, case, d) == loss_and_grads(reference.Value, case, d)
+
+
+def test_losses_are_exported_by_both_nn_modules():
+    for name in ("mse_loss", "hinge_loss", "binary_cross_entropy", "cross_entropy"):
+        assert getattr(nn, name) is getattr(reference.nn, name)
+
+
+def test_hinge_loss_is_micrograds_svm_loss():
+    """The expression of micrograd's demo notebook, with micrograd's own Value."""
+    engine = pytest.importorskip("micrograd.engine")
+    d = inputs(7)
+    scores = [engine.Value(p) for p in d["pred"]]
+    losses = [(1 + -yi*scorei).relu() for yi, scorei in zip(d["labels"], scores)]
+    expected = sum(losses) * (1.0 / len(losses))
+    assert nn.hinge_loss([Value(p) for p in d["pred"]], d["labels"]).data == expected.data
+
+
+def test_single_value_and_list_of_one_agree():
+    assert nn.mse_loss(Value(3.0), 1.0).data == nn.mse_loss([Value(3.0)], [1.0]).data == 4.0
+
+
+def test_cross_entropy_is_stable_for_large_logits():
+    torch = pytest.importorskip("torch")
+    logits = [1000.0, -1000.0, 999.0]
+    x = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+    expected = torch.nn.functional.cross_entropy(x, torch.tensor(2))
+    expected.backward()
+    values = [Value(z) for z in logits]
+    loss = nn.cross_entropy(values, 2)
+    loss.backward()
+    assert loss.data == pytest.approx(expected.item(), rel=1e-12)
+    assert [v.grad for v in values] == pytest.approx(x.grad.tolist(), rel=1e-12, abs=1e-300)
+
+
+def test_bad_inputs_raise():
+    with pytest.raises(ValueError, match="same length"):
+        nn.mse_loss([Value(1.0), Value(2.0)], [1.0])
+    with pytest.raises(ValueError, match="non-empty"):
+        nn.hinge_loss([], [])
+    with pytest.raises(IndexError):
+        nn.cross_entropy([Value(1.0), Value(2.0)], 2)
+    with pytest.raises(IndexError):
+        nn.cross_entropy([Value(1.0), Value(2.0)], -1)
+    with pytest.raises(TypeError):
+        nn.cross_entropy([Value(1.0), Value(2.0)], 1.0)
+    with pytest.raises(ValueError, match="math domain error"):  # log(0): torch clamps it instead
+        nn.binary_cross_entropy([Value(0.0)], [1.0])

@@ -1,0 +1,232 @@
+"""micrograd_c.nn: fused layers against the unfused graph and micrograd, the PyTorch-flavoured
+modules against torch.nn, state_dict, and a micrograd-style training run against the reference."""
+import random
+
+import numpy as np
+import pytest
+
+from micrograd_c import Value, nn, optim, reference
+
+
+def grads_close(got, expected):
+    """Equal to 1e-12 relative; a grad that cancelled to near zero is held to 1e-12 of the largest."""
+    scale = max(map(abs, expected), default=0.0)
+    return got == pytest.approx(expected, rel=1e-12, abs=1e-12 * scale)
+
+
+@pytest.mark.parametrize("nin, nout", [(1, 1), (3, 1), (1, 4), (5, 7), (16, 16)])
+@pytest.mark.parametrize("nonlin", [True, False])
+@pytest.mark.parametrize("seed", range(3))
+def test_fused_layer_matches_unfused_graph(nin, nout, nonlin, seed):
+    random.seed(seed)
+    layer = nn.Layer(nin, nout, nonlin=nonlin)
+    x = [Value(random.uniform(-2, 2)) for _ in range(nin)]
+    coef = [random.uniform(-1, 1) for _ in range(nout)]  # a loss that weighs each output differently
+    out = layer(x)
+    out = out if isinstance(out, list) else [out]
+    sum(c * y for c, y in zip(coef, out)).backward()
+
+    # the same numbers, as micrograd builds them: b + w0*x0 + ..., then relu, one Value op at a time
+    ws = [[Value(w.data) for w in n.w] for n in layer.neurons]
+    bs = [Value(n.b.data) for n in layer.neurons]
+    xs = [Value(xi.data) for xi in x]
+    acts = [sum((wi*xi for wi, xi in zip(w, xs)), b) for w, b in zip(ws, bs)]
+    unfused = [a.relu() if nonlin else a for a in acts]
+    sum(c * y for c, y in zip(coef, unfused)).backward()
+
+    assert [y.data for y in out] == [y.data for y in unfused]
+    assert grads_close([xi.grad for xi in x], [xi.grad for xi in xs])
+    assert grads_close([p.grad for p in layer.parameters()],
+                       [p.grad for w, b in zip(ws, bs) for p in w + [b]])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mlp_equals_micrographs_weight_for_weight(seed):
+    micrograd_nn = pytest.importorskip("micrograd.nn")
+    models = []
+    for module in (micrograd_nn, nn, reference.nn):
+        random.seed(seed)
+        models.append(module.MLP(3, [4, 4, 1]))
+    weights = [[p.data for p in m.parameters()] for m in models]
+    assert weights[0] == weights[1] == weights[2]
+    assert repr(models[0]) == repr(models[1]) == repr(models[2])
+
+    # plain floats as inputs; data to the bit, grads to rounding (micrograd sums in set order)
+    x = [random.uniform(-1, 1) for _ in range(3)]
+    outs = [m(x) for m in models]
+    for out in outs:
+        out.backward()
+    assert outs[0].data == outs[1].data == outs[2].data
+    assert grads_close([p.grad for p in models[1].parameters()], [p.grad for p in models[0].parameters()])
+
+
+def test_layer_of_one_neuron_returns_a_value_linear_always_a_list():
+    x = [1.0, -2.0]
+    assert isinstance(nn.Layer(2, 1)(x), Value)
+    assert len(nn.Layer(2, 3)(x)) == 3
+    assert isinstance(nn.Linear(2, 1)(x), list) and len(nn.Linear(2, 1)(x)) == 1
+    assert isinstance(reference.nn.Linear(2, 1)(x), list)
+    with pytest.raises(ValueError, match="expected 2 inputs, got 3"):
+        nn.Linear(2, 4)([1.0, 2.0, 3.0])
+
+
+def mlp_and_sequential(module, seed):
+    """MLP(3, [8, 8, 2]) and the Sequential of Linears and ReLUs drawn from the same seed."""
+    random.seed(seed)
+    mlp = module.MLP(3, [8, 8, 2])
+    random.seed(seed)
+    seq = module.Sequential(module.Linear(3, 8), module.ReLU(), module.Linear(8, 8), module.ReLU(),
+                            module.Linear(8, 2))
+    return mlp, seq
+
+
+def test_linear_is_drawn_like_a_linear_layer():
+    random.seed(1)
+    layer = nn.Layer(4, 3, nonlin=False)
+    random.seed(1)
+    linear = nn.Linear(4, 3)
+    assert [p.data for p in linear.parameters()] == [p.data for p in layer.parameters()]
+    assert repr(nn.Sequential(linear, nn.ReLU())) == "Sequential(Linear(4, 3), ReLU())"
+
+
+@pytest.mark.parametrize("module", [nn, reference.nn], ids=["c", "reference"])
+def test_sequential_of_linears_and_relus_is_the_mlp(module):
+    """Same parameters, same outputs and same gradients, to the bit."""
+    mlp, seq = mlp_and_sequential(module, 3)
+    x = [0.5, -1.5, 2.0]
+    results = []
+    for model in (mlp, seq):
+        out = model(x)
+        (out[0] * out[1]).backward()
+        results.append(([y.data for y in out], [p.data for p in model.parameters()],
+                        [p.grad for p in model.parameters()]))
+    assert results[0] == results[1]
+
+
+def test_activations_apply_to_a_value_or_each_of_a_list():
+    for name, method in [("ReLU", "relu"), ("Tanh", "tanh"), ("Sigmoid", "sigmoid")]:
+        act, ref = getattr(nn, name)(), getattr(reference.nn, name)()
+        xs = [-1.5, 0.0, 2.0]
+        got = [y.data for y in act([Value(x) for x in xs])]
+        assert got == [getattr(Value(x), method)().data for x in xs]
+        assert got == [y.data for y in ref([reference.Value(x) for x in xs])]
+        y = act(Value(0.7))
+        assert isinstance(y, Value) and y.data == getattr(Value(0.7), method)().data
+        assert y._op == {"relu": "ReLU"}.get(method, method)
+
+
+def test_sequential_takes_only_modules():
+    with pytest.raises(TypeError):
+        nn.Sequential(nn.Linear(2, 2), lambda x: x)
+
+
+# ---- PyTorch: the same network, its state loaded from torch.nn and back ----
+
+def test_sequential_matches_torch_and_shares_its_state_dict_keys():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    tmodel = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.ReLU(), torch.nn.Linear(5, 4),
+                                 torch.nn.Tanh(), torch.nn.Linear(4, 1), torch.nn.Sigmoid()).double()
+    model = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 4), nn.Tanh(),
+                          nn.Linear(4, 1), nn.Sigmoid())
+    model.load_state_dict({k: v.numpy() for k, v in tmodel.state_dict().items()})
+    tmodel.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})  # strict
+
+    x = [0.3, -1.2, 2.5]
+    expected = tmodel(torch.tensor(x, dtype=torch.float64))
+    torch.nn.functional.binary_cross_entropy(expected, torch.ones(1, dtype=torch.float64)).backward()
+    out = model(x)
+    nn.binary_cross_entropy(out, [1.0]).backward()
+    assert [y.data for y in out] == pytest.approx(expected.tolist(), rel=1e-12)
+    for layer, tlayer in [(model[0], tmodel[0]), (model[2], tmodel[2]), (model[4], tmodel[4])]:
+        weight_grad = [[w.grad for w in n.w] for n in layer.neurons]
+        bias_grad = [n.b.grad for n in layer.neurons]
+        assert np.allclose(weight_grad, tlayer.weight.grad.numpy(), rtol=1e-12, atol=1e-15)
+        assert np.allclose(bias_grad, tlayer.bias.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+# ---- state_dict, save, load ----
+
+def test_state_dict_keys_shapes_and_round_trip(tmp_path):
+    random.seed(0)
+    a = nn.MLP(2, [3, 1])
+    state = a.state_dict()
+    assert list(state) == [f"layers.0.neurons.{j}.{t}" for j in range(3) for t in "wb"] + \
+                          ["layers.1.neurons.0.w", "layers.1.neurons.0.b"]
+    assert state["layers.0.neurons.2.w"].shape == (2,) and state["layers.1.neurons.0.b"].shape == ()
+    assert state["layers.0.neurons.1.w"].tolist() == [w.data for w in a.layers[0].neurons[1].w]
+    a(np.ones(2).tolist())  # the layer's cached id arrays are not state
+    assert list(a.state_dict()) == list(state)
+
+    b = nn.MLP(2, [3, 1])
+    assert [p.data for p in b.parameters()] != [p.data for p in a.parameters()]
+    b.load_state_dict(state)
+    assert [p.data for p in b.parameters()] == [p.data for p in a.parameters()]
+
+    state["layers.0.neurons.0.b"][()] = 5.0  # a copy: the model is unchanged
+    assert a.layers[0].neurons[0].b.data == 0.0
+
+    c = nn.MLP(2, [3, 1])
+    a.save(tmp_path / "model.npz")
+    c.load(tmp_path / "model.npz")
+    assert [p.data for p in c.parameters()] == [p.data for p in a.parameters()]
+
+
+def test_load_of_the_wrong_shape_raises_value_error_naming_the_key_and_changes_nothing():
+    random.seed(0)
+    small, big = nn.MLP(2, [3, 1]), nn.MLP(2, [4, 1])
+    before = [p.data for p in small.parameters()]
+    state = big.state_dict()
+    del state["layers.0.neurons.3.w"], state["layers.0.neurons.3.b"]  # now only shapes differ
+    with pytest.raises(ValueError, match=r"layers\.1\.neurons\.0\.w: expected shape \(3,\), got \(4,\)"):
+        small.load_state_dict(state)
+    assert [p.data for p in small.parameters()] == before
+
+
+def test_missing_and_unexpected_keys_raise_key_error_naming_them():
+    model = nn.Sequential(nn.Linear(2, 2))
+    state = model.state_dict()
+    with pytest.raises(KeyError, match=r"missing keys \['0\.bias'\], unexpected keys \[\]"):
+        model.load_state_dict({"0.weight": state["0.weight"]})
+    with pytest.raises(KeyError, match=r"missing keys \[\], unexpected keys \['1\.weight'\]"):
+        model.load_state_dict({**state, "1.weight": state["0.weight"]})
+
+
+# ---- micrograd's demo, 20 steps: the C engine against the reference ----
+
+def demo_data():
+    """Two interleaved half circles with noise: micrograd's moons, small and deterministic."""
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, np.pi, 4)  # few points: the reference engine is slow
+    X = np.concatenate([np.c_[np.cos(t), np.sin(t)], np.c_[1 - np.cos(t), 0.5 - np.sin(t)]])
+    X += rng.normal(scale=0.1, size=X.shape)
+    y = np.r_[np.ones(4), -np.ones(4)]
+    return X.tolist(), y.tolist()
+
+
+def demo_training(module, optimizer, steps=20):
+    """Each step's loss, and every parameter after each step."""
+    X, y = demo_data()
+    random.seed(1337)
+    model = module.MLP(2, [16, 16, 1])
+    opt = optimizer(model.parameters(), lr=1.0)
+    history = []
+    for k in range(steps):
+        scores = [model(x) for x in X]
+        reg_loss = 1e-4 * sum(p*p for p in model.parameters())
+        loss = module.hinge_loss(scores, y) + reg_loss
+        opt.zero_grad()
+        loss.backward()
+        opt.lr = 1.0 - 0.9*k/100
+        opt.step()
+        history.append((loss.data, [p.data for p in model.parameters()]))
+    return history
+
+
+def test_micrograd_demo_training_matches_the_reference():
+    got = demo_training(nn, optim.SGD)
+    expected = demo_training(reference.nn, reference.nn.SGD)
+    for k, ((loss, params), (ref_loss, ref_params)) in enumerate(zip(got, expected)):
+        assert loss == pytest.approx(ref_loss, rel=1e-9), f"step {k}"
+        assert params == pytest.approx(ref_params, rel=1e-9), f"step {k}"
+    assert got[-1][0] < got[0][0] / 2  # it learned
