@@ -1,4 +1,14 @@
+import sysconfig
+
 from setuptools import setup
 
-# Everything else is in pyproject.toml; this file only hooks in the cffi build.
-setup(cffi_modules=["csrc/build_ffi.py:ffibuilder"])
+# Everything else is in pyproject.toml; this file hooks in the cffi build and
+# tags the wheel. cffi's module uses only the stable ABI, so one cp310-abi3
+# wheel serves every CPython >= 3.10. Free-threaded CPython has no stable ABI
+# before 3.15 (cffi builds against its full API there), so those wheels keep
+# their own cp3XXt tag.
+abi3 = not sysconfig.get_config_var("Py_GIL_DISABLED")
+setup(
+    cffi_modules=["csrc/build_ffi.py:ffibuilder"],
+    options={"bdist_wheel": {"py_limited_api": "cp310"}} if abi3 else {},
+)

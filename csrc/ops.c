@@ -71,7 +71,8 @@ static int pow_forward(const Node *nodes, Node *n)
     }
     if (isinf(k)) {
         x = fabs(x);
-        n->data = x == 1.0 ? 1.0 : ((k > 0.0) == (x > 1.0)) ? INFINITY : 0.0;
+        /* fabs(k) is +inf here; the INFINITY macro draws MSVC warning C4756 */
+        n->data = x == 1.0 ? 1.0 : ((k > 0.0) == (x > 1.0)) ? fabs(k) : 0.0;
         return 0;
     }
     if (isinf(x)) {
