@@ -1,0 +1,213 @@
+"""python -m benchmarks [--quick] [--repeats N] [--json FILE] [--clock cpu|wall] [--workloads 1,2] [--impls a,b]
+
+Runs every workload on every implementation installed, each pair in a
+subprocess of its own, and prints a table of medians, each against
+micrograd_c's, then the project's speed and memory targets. Exits 1 if a run
+failed or an implementation disagreed with micrograd_c's numbers.
+"""
+import argparse
+import datetime
+import importlib.metadata
+import importlib.util
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .impls import LABELS, MODULE, NAMES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# number, worker name, title, unit, the size (full, --quick), and the implementations it is for
+WORKLOADS = [
+    (1, "build", "build a graph of {units:,} mixed ops, then free it", "ns/op", (200_000, 10_000)),
+    (2, "backward", "backward() over that graph, per node of each one's own graph", "ns/node", (200_000, 10_000)),
+    (3, "mlp", "MLP(2, [16, 16, 1]) forward + backward, one sample", "µs/step", (0, 0)),
+    (4, "moons", "one training step of micrograd's moons demo, {samples} samples", "ms/step", (100, 20)),
+    (5, "chain", "backward() over a chain of {units:,} nodes", "ns/node", (1_000_000, 20_000)),
+]
+SCALE = {"ns/op": 1, "ns/node": 1, "µs/step": 1e3, "ms/step": 1e6}
+EXPECTED_ERRORS = {("chain", "micrograd"), ("chain", "micrograd-nogc")}  # its backward is recursive
+TOLERANCE = 1e-9  # micrograd's set order moves the last bits; the rest agree far closer
+
+
+def machine():
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor())
+    versions = {}
+    for dist in ("micrograd-c", "micrograd", "torch", "numpy", "cffi"):
+        try:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    return {"date": datetime.datetime.now().astimezone().isoformat(timespec="minutes"),
+            "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "os": platform.platform(), "load_average": os.getloadavg(), "commit": commit,
+            "versions": versions}
+
+
+def available(name):
+    return importlib.util.find_spec(MODULE.get(name, "micrograd_c")) is not None
+
+
+def run(impl, workload, size, repeats, min_time, clock):
+    """One subprocess; its JSON result, or {"error": ...} if it died."""
+    cmd = [sys.executable, "-m", "benchmarks.worker", impl, workload, str(size), str(repeats), str(min_time), clock]
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if p.returncode != 0:
+        tail = p.stderr.strip().splitlines()[-1:] or [f"exit status {p.returncode}"]
+        return {"error": tail[0]}
+    return json.loads(p.stdout)
+
+
+def difference(a, b):
+    """The largest relative difference between two lists of checked numbers (inf if they do not pair up)."""
+    if len(a) != len(b):
+        return math.inf
+    return max((abs(x - y) / max(abs(x), abs(y), TOLERANCE) for x, y in zip(a, b)), default=0.0)
+
+
+def per_unit(r, unit):
+    """Median time per unit of work, in the workload's unit."""
+    return statistics.median(r["times"]) / r["units"] / SCALE[unit]
+
+
+def fmt_ratio(x):
+    return f"{x:,.0f}×" if x >= 100 else f"{x:.3g}×"
+
+
+def mib(n):
+    return f"{n / 2**20:,.1f} MiB"
+
+
+def table(results, info, args):
+    out = [f"micrograd_c benchmarks, {info['date']}, commit {info['commit'] or '?'}",
+           f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, {info['os']}",
+           f"load average at start: {' '.join(f'{x:.2f}' for x in info['load_average'])}; "
+           + ", ".join(f"{k} {v}" for k, v in info["versions"].items()),
+           f"medians of {args.repeats} repeats{' (--quick)' if args.quick else ''}, {args.clock} time; "
+           "'vs C' = time / micrograd_c's time; peak = peak RSS over the process's RSS before the workload",
+           ""]
+    for number, name, title, unit, _ in WORKLOADS:
+        rows = [(impl, r) for (w, impl), r in results.items() if w == name]
+        if not rows:
+            continue
+        base = results.get((name, "micrograd_c"), {})
+        shown = next((r for _, r in rows if "units" in r), {})
+        out.append(f"{number}. {title.format(units=shown.get('units', 0), samples=shown.get('samples', '?'))}")
+        out.append(f"   {'implementation':32} {'median':>15} {'vs C':>8} {'nodes':>11} {'peak':>12}  note")
+        for impl, r in rows:
+            note = r.get("error", "")
+            if "times" in r:
+                t = per_unit(r, unit)
+                ratio = fmt_ratio(t / per_unit(base, unit)) if "times" in base else "-"
+                median = f"{t:,.3g} {unit}" if t < 100 else f"{t:,.0f} {unit}"
+            else:
+                median, ratio = "-", "-"
+            if name == "build" and impl == "micrograd-nogc":
+                note = "never freed: the collector is off"
+            elif name == "build" and "release_times" in r:
+                note = f"{statistics.median(r['release_times']) / statistics.median(r['times']):.0%} of it freeing"
+            if "difference" in r:
+                note = f"DISAGREES with micrograd_c: relative difference {r['difference']:.2g}"
+            nodes = f"{r['nodes']:,}" if "nodes" in r else ""
+            peak = mib(r["peak_rss_delta"]) if "peak_rss_delta" in r else ""
+            out.append(f"   {LABELS[impl]:32} {median:>15} {ratio:>8} {nodes:>11} {peak:>12}  {note}")
+        out.append("")
+    return out
+
+
+def targets(results):
+    """The project's targets: (what, value, met)."""
+    def speedup(workload, other, unit):
+        a, c = results.get((workload, other), {}), results.get((workload, "micrograd_c"), {})
+        if "times" in a and "times" in c:
+            return per_unit(a, unit) / per_unit(c, unit)
+
+    found = []
+    for what, workload, other, unit, goal in [
+            ("backward, per node, vs micrograd (GC on)", "backward", "micrograd", "ns/node", 150),
+            ("backward, per node, vs micrograd (gc.disable())", "backward", "micrograd-nogc", "ns/node", 150),
+            ("graph building, per op, vs micrograd (GC on)", "build", "micrograd", "ns/op", 5),
+            ("graph building, per op, vs micrograd (gc.disable())", "build", "micrograd-nogc", "ns/op", 1.5),
+            ("moons training step vs micrograd (GC on)", "moons", "micrograd", "ms/step", 100),
+            ("moons training step vs micrograd (gc.disable())", "moons", "micrograd-nogc", "ms/step", 100)]:
+        s = speedup(workload, other, unit)
+        if s is not None:
+            found.append((f"{what}: ≥ {goal}× faster", fmt_ratio(s), s >= goal))
+    for number, workload in ((1, "build"), (5, "chain")):
+        m = results.get((workload, "micrograd_c"), {}).get("memory_stats")
+        if m:
+            per_slot, per_live = m["bytes"] / m["capacity_nodes"], m["bytes"] / m["live_nodes"]
+            found.append((f"C store bytes per node slot (bytes / capacity_nodes), workload {number}: ≤ 64",
+                          f"{per_slot:.1f}", per_slot <= 64))
+            found.append((f"C store bytes per live node at workload {number}'s peak "
+                          f"({m['live_nodes']:,} live, {m['capacity_nodes']:,} slots): ≤ 64",
+                          f"{per_live:.1f}", per_live <= 64))
+    return found
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[2])
+    ap.add_argument("--quick", action="store_true", help="small sizes, for CI (well under a minute)")
+    ap.add_argument("--repeats", type=int, help="repeats per measurement (default 5, --quick 3)")
+    ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
+                    help="cpu (default): the process's CPU time, which other processes on a shared machine "
+                         "do not inflate; wall: elapsed time")
+    ap.add_argument("--workloads", help="comma-separated numbers, e.g. 1,2 (default: all)")
+    ap.add_argument("--impls", help=f"comma-separated, of: {', '.join(NAMES)} (default: all installed)")
+    args = ap.parse_args()
+    args.repeats = args.repeats or (3 if args.quick else 5)
+    chosen = {int(w) for w in args.workloads.split(",")} if args.workloads else None
+    impls = [n for n in NAMES if (not args.impls or n in args.impls.split(",")) and available(n)]
+
+    info = machine()
+    results, failed = {}, False
+    plan = [(w, impl) for w in WORKLOADS if chosen is None or w[0] in chosen
+            for impl in impls if impl != "numpy" or w[1] == "moons"]  # numpy: the moons step only
+    if args.quick:  # importing torch costs seconds per subprocess: --quick checks it on the moons step only
+        plan = [(w, impl) for w, impl in plan if impl != "torch" or w[1] == "moons"]
+    for i, ((number, name, _, _, sizes), impl) in enumerate(plan, 1):
+        print(f"[{i}/{len(plan)}] workload {number} ({name}), {LABELS[impl]} ...", file=sys.stderr, flush=True)
+        t = time.monotonic()
+        repeats = min(args.repeats, 3) if name == "chain" else args.repeats  # each is long enough already
+        r = run(impl, name, sizes[1] if args.quick else sizes[0], repeats, 0.02 if args.quick else 0.2, args.clock)
+        print(f"      {time.monotonic() - t:.1f} s{', ' + r['error'] if 'error' in r else ''}",
+              file=sys.stderr, flush=True)
+        results[(name, impl)] = r
+        if "error" in r and (name, impl) not in EXPECTED_ERRORS:
+            failed = True
+
+    for (name, impl), r in results.items():
+        base = results.get((name, "micrograd_c"), {})
+        if "check" in r and "check" in base and difference(r["check"], base["check"]) > TOLERANCE:
+            r["difference"] = difference(r["check"], base["check"])
+            failed = True
+
+    print("\n".join(table(results, info, args)))
+    found = targets(results)
+    if found:
+        print("targets (micrograd_c's; met or not, as measured in this run"
+              + ("; --quick sizes are too small to judge them" if args.quick else "") + "):")
+        for what, value, met in found:
+            print(f"   {what:78} {value:>8}  {'met' if met else 'NOT MET'}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "machine": info, "quick": args.quick, "repeats": args.repeats, "clock": args.clock,
+            "results": [dict(r, workload=name, implementation=impl) for (name, impl), r in results.items()],
+            "targets": [{"target": w, "value": v, "met": m} for w, v, m in found]}, indent=1))
+    if failed:
+        print("\nFAILED: a run errored or disagreed with micrograd_c (see the notes above)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

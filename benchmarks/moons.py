@@ -1,0 +1,106 @@
+"""The moons demo of micrograd (demo.ipynb): its data, its training step, and the same step in numpy."""
+import random
+
+import numpy as np
+
+
+def _make_moons(n_samples=100, noise=0.1, seed=1337):
+    """Two interleaved half-moons, as sklearn.datasets.make_moons draws them; labels 0 and 1."""
+    n_out = n_samples // 2
+    n_in = n_samples - n_out
+    t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
+    X = np.vstack([np.append(np.cos(t_out), 1 - np.cos(t_in)),
+                   np.append(np.sin(t_out), 1 - np.sin(t_in) - 0.5)]).T
+    y = np.hstack([np.zeros(n_out, dtype=np.intp), np.ones(n_in, dtype=np.intp)])
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n_samples)
+    return X[order] + rng.normal(scale=noise, size=X.shape), y[order]
+
+
+try:  # the project's own generator, once it has one
+    from micrograd_c.data import make_moons
+except ImportError:
+    make_moons = _make_moons
+
+
+def moons(n_samples=100, seed=1337):
+    """X (n, 2) float64 and y in {-1, 1}, as the demo makes them (y = y*2 - 1)."""
+    X, y = make_moons(n_samples=n_samples, noise=0.1, seed=seed)
+    return np.asarray(X, dtype=np.float64), np.where(np.asarray(y) > 0, 1, -1)
+
+
+# ---- the demo's code: only Value and the model's class change between implementations ----
+
+def loss(model, Value, X, y):
+    """demo.ipynb's loss(batch_size=None), line for line (its globals passed in)."""
+    Xb, yb = X, y
+    inputs = [list(map(Value, xrow)) for xrow in Xb]
+
+    # forward the model to get scores
+    scores = list(map(model, inputs))
+
+    # svm "max-margin" loss
+    losses = [(1 + -yi*scorei).relu() for yi, scorei in zip(yb, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    # L2 regularization
+    alpha = 1e-4
+    reg_loss = alpha * sum((p*p for p in model.parameters()))
+    total_loss = data_loss + reg_loss
+
+    # also get accuracy
+    accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(yb, scores)]
+    return total_loss, sum(accuracy) / len(accuracy)
+
+
+def train_step(model, Value, X, y, k):
+    """One pass of demo.ipynb's optimization loop (step k); returns (loss, accuracy)."""
+    # forward
+    total_loss, acc = loss(model, Value, X, y)
+
+    # backward
+    model.zero_grad()
+    total_loss.backward()
+
+    # update (sgd)
+    learning_rate = 1.0 - 0.9*k/100
+    for p in model.parameters():
+        p.data -= learning_rate * p.grad
+
+    return float(total_loss.data), float(acc)
+
+
+# ---- the same step on the whole batch at once: what the hardware can do ----
+
+def numpy_mlp(nin, nouts):
+    """[W, b] per layer, W[j] being neuron j's weights, drawn as micrograd's MLP(nin, nouts) draws them."""
+    sizes = [nin] + nouts
+    return [[np.array([[random.uniform(-1, 1) for _ in range(a)] for _ in range(b)]), np.zeros(b)]
+            for a, b in zip(sizes, sizes[1:])]
+
+
+def numpy_train_step(layers, X, y, k, alpha=1e-4):
+    """train_step for a numpy_mlp, the 100 samples as one matrix; returns (loss, accuracy)."""
+    h, inputs = X, []
+    for i, (W, b) in enumerate(layers):
+        inputs.append(h)
+        h = h @ W.T + b
+        if i < len(layers) - 1:
+            h = np.maximum(h, 0.0)
+    scores = h[:, 0]
+    margins = 1 + -y * scores
+    data_loss = np.maximum(margins, 0.0).sum() * (1.0 / len(y))
+    reg_loss = alpha * sum((W * W).sum() + (b * b).sum() for W, b in layers)
+    accuracy = np.mean((y > 0) == (scores > 0))
+
+    g = (-y * (margins > 0) * (1.0 / len(y)))[:, None]  # d loss / d scores
+    grads = []
+    for i in reversed(range(len(layers))):
+        W, b = layers[i]
+        grads.append((g.T @ inputs[i] + 2 * alpha * W, g.sum(0) + 2 * alpha * b))
+        if i:
+            g = (g @ W) * (inputs[i] > 0)  # through this layer, then the ReLU that made its input
+    learning_rate = 1.0 - 0.9*k/100
+    for (W, b), (gW, gb) in zip(layers, reversed(grads)):
+        W -= learning_rate * gW
+        b -= learning_rate * gb
+    return float(data_loss + reg_loss), float(accuracy)

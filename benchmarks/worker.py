@@ -1,0 +1,177 @@
+"""One implementation x one workload, in a process of its own:
+python -m benchmarks.worker IMPL WORKLOAD SIZE REPEATS MIN_TIME CLOCK  ->  one JSON line on stdout.
+
+A process of its own so that the peak memory is this run's alone, and so that
+no implementation runs in a heap another one has filled.
+"""
+import json
+import math
+import random
+import sys
+import time
+
+from . import impls, moons
+
+# cpu: this process's CPU time, so that other processes on a shared machine do not count
+CLOCKS = {"cpu": time.process_time_ns, "wall": time.perf_counter_ns}
+now = CLOCKS["cpu"]
+
+# ---- workload 1 and 2: a graph of mixed scalar ops ----
+ROUNDS, ROUND_OPS, LEAVES = 8, 12, 64
+
+
+def _block(x, y):
+    """ROUNDS rounds of ROUND_OPS ops; every value stays in about [-3, 3]."""
+    for _ in range(ROUNDS):
+        a = x * y
+        b = 2.0 * a + 0.5
+        c = 1.0 - b / 3.0
+        d = c ** 2 - y
+        e = d.relu()
+        f = e / (1.0 + e)
+        x, y = (f - c).tanh(), x
+    return x
+
+
+def build_graph(Value, n_ops):
+    """About n_ops ops (+ * - / **2 relu tanh, constants on both sides) in one graph.
+    Returns (root, leaves, ops). Blocks are summed pairwise so that the graph stays
+    a few hundred nodes deep: micrograd's recursive backward stops near 1,000."""
+    leaves = [Value(math.sin(i)) for i in range(LEAVES)]
+    blocks = max(1, (n_ops + 1) // (ROUNDS * ROUND_OPS + 1))
+    outs = [_block(leaves[i % LEAVES], leaves[(i + 1) % LEAVES]) for i in range(blocks)]
+    while len(outs) > 1:
+        pairs = [outs[i] + outs[i + 1] for i in range(0, len(outs) - 1, 2)]
+        outs = pairs + outs[2 * len(pairs):]
+    return outs[0], leaves, blocks * ROUNDS * ROUND_OPS + blocks - 1
+
+
+def build(impl, n_ops, repeats, min_time):
+    """Time from the first op to the graph freed again (del, then impl.release())."""
+    before = impl.live_nodes()
+    root, leaves, ops = build_graph(impl.Value, n_ops)  # untimed first run: counts, and the peak's memory
+    result = {"units": ops, "nodes": impl.count_nodes(root, before), "check": [float(root.data)]}
+    if hasattr(impl, "memory_stats"):
+        result["memory_stats"] = impl.memory_stats()
+    del root, leaves
+    impl.release()
+    impl.cleanup()
+    times, release_times = [], []
+    for _ in range(repeats):
+        t = now()
+        root, leaves, ops = build_graph(impl.Value, n_ops)
+        t_built = now()
+        del root, leaves
+        impl.release()
+        times.append(now() - t)
+        release_times.append(now() - t_built)
+        impl.cleanup()
+    return dict(result, times=times, release_times=release_times)
+
+
+def backward(impl, n_ops, repeats, min_time):
+    """backward() on one graph, repeated (grads add up, the work is the same)."""
+    before = impl.live_nodes()
+    root, leaves, ops = build_graph(impl.Value, n_ops)
+    nodes = impl.count_nodes(root, before)
+    times = []
+    for _ in range(repeats):
+        t = now()
+        impl.backward(root)
+        times.append(now() - t)
+        if len(times) == 1:  # then inner grads add up (in micrograd's engines, not in torch's)
+            check = [float(root.data), sum(float(v.grad) for v in leaves)]
+    return {"units": nodes, "nodes": nodes, "ops": ops, "check": check, "times": times}
+
+
+# ---- workload 3 and 4: micrograd's MLP ----
+def mlp(impl, _, repeats, min_time):
+    """model(x) and backward() for MLP(2, [16, 16, 1]) on one sample."""
+    random.seed(1337)
+    model = impl.MLP(2, [16, 16, 1])
+    xrow = [0.5, -1.5]
+
+    def steps(n):
+        t = now()
+        for _ in range(n):
+            out = model(list(map(impl.Value, xrow)))
+            out.backward()
+        return now() - t, out
+
+    _, out = steps(1)
+    check = [float(out.data)] + [float(p.grad) for p in model.parameters()]
+    n = 1  # as timeit.autorange: steps per repeat so that one repeat takes min_time
+    while steps(n)[0] < min_time * 1e9:
+        n *= 2
+    times = []
+    for _ in range(repeats):
+        times.append(steps(n)[0] / n)
+        impl.cleanup()
+    return {"units": 1, "steps_per_repeat": n, "check": check, "times": times}
+
+
+def moons_step(impl, n_samples, repeats, min_time):
+    """Steps 0, 1, ... of the demo's training loop, each timed."""
+    X, y = moons.moons(n_samples)
+    random.seed(1337)
+    model = impl.MLP(2, [16, 16, 1])
+    times, check = [], []
+    for k in range(repeats):
+        t = now()
+        loss, accuracy = impl.step(model, X, y, k)
+        times.append(now() - t)
+        impl.cleanup()
+        check += [loss, round(accuracy, 6)]  # torch counts the accuracy in float32
+    return {"units": 1, "samples": n_samples, "check": check, "times": times}
+
+
+# ---- workload 5: a chain deeper than any recursion ----
+def chain(impl, n, repeats, min_time):
+    """backward() over leaf.tanh().tanh()...: n nodes in every implementation, n deep."""
+    leaf = impl.Value(1.0)
+    x = leaf
+    for _ in range(n - 1):
+        x = x.tanh()
+    result = {"units": n, "nodes": n}
+    if hasattr(impl, "memory_stats"):
+        result["memory_stats"] = impl.memory_stats()
+    times = []
+    try:
+        for _ in range(repeats):
+            t = now()
+            impl.backward(x)
+            times.append(now() - t)
+            if len(times) == 1:  # then inner grads add up (in micrograd's engines, not in torch's)
+                result["check"] = [float(x.data), float(leaf.grad)]
+    except RecursionError as e:
+        return dict(result, error=f"RecursionError: {e}")
+    return dict(result, times=times)
+
+
+WORKLOADS = {"build": build, "backward": backward, "mlp": mlp, "moons": moons_step, "chain": chain}
+
+
+def _status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+
+
+def main():
+    global now
+    name, workload, size, repeats, min_time, clock = sys.argv[1:]
+    now = CLOCKS[clock]
+    impl = impls.load(name)
+    try:  # start the peak (VmHWM) afresh, so that imports do not count
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+    rss = _status("VmRSS:")
+    result = WORKLOADS[workload](impl, int(size), int(repeats), float(min_time))
+    result["peak_rss_delta"] = _status("VmHWM:") - rss
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
