@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include "store.h"
 
-Store store = { .free_head = -1, .epoch = 1 };
+Store store = { .free_head = -1, .pending_head = -1, .epoch = 1 };
 
 /* One lock for the whole store. cffi releases the GIL around every call, so
  * two Python threads can be in here at once; `__del__` may run on any thread. */
@@ -23,7 +23,7 @@ void store_lock(void) { pthread_mutex_lock(&lock); }
 void store_unlock(void) { pthread_mutex_unlock(&lock); }
 #endif
 
-/* Double the slots, and the scratch arrays with them. */
+/* Double the slots, and the tape and the free worklist with them. */
 static int grow(void)
 {
     if (store.capacity == INT32_MAX)
@@ -31,22 +31,58 @@ static int grow(void)
     int64_t cap = store.capacity ? 2 * (int64_t)store.capacity : 1024;
     if (cap > INT32_MAX)
         cap = INT32_MAX;
-    /* Grow scratch first: a failure after the nodes grew would leave them
-     * larger than the scratch that backward relies on. */
-    int32_t *order = realloc(store.order, (size_t)cap * sizeof(int32_t));
-    if (!order)
+    /* Nodes last: a failure before them leaves the arrays larger than needed,
+     * never smaller than the nodes. */
+    int32_t *tape = realloc(store.tape, (size_t)cap * sizeof(int32_t));
+    if (!tape)
         return MG_ENOMEM;
-    store.order = order;
-    Frame *stack = realloc(store.stack, (size_t)cap * sizeof(Frame));
-    if (!stack)
+    store.tape = tape;
+    int32_t *todo = realloc(store.todo, (size_t)cap * sizeof(int32_t));
+    if (!todo)
         return MG_ENOMEM;
-    store.stack = stack;
+    store.todo = todo;
     Node *nodes = realloc(store.nodes, (size_t)cap * sizeof(Node));
     if (!nodes)
         return MG_ENOMEM;
     store.nodes = nodes;
     store.capacity = (int32_t)cap;
     return 0;
+}
+
+/* Drop the tape entries of freed nodes, keeping the order of the rest, and
+ * make their slots reusable. */
+static void compact(void)
+{
+    int32_t kept = 0;
+    for (int32_t i = 0; i < store.tape_len; i++)
+        if (store.nodes[store.tape[i]].op != MG_FREE)
+            store.tape[kept++] = store.tape[i];
+    store.tape_len = kept;
+    while (store.pending_head >= 0) {
+        int32_t id = store.pending_head;
+        store.pending_head = store.nodes[id].kids.pair[0];
+        store.nodes[id].kids.pair[0] = store.free_head;
+        store.free_head = id;
+    }
+}
+
+/* A slot for a new node: a reusable one, else an untouched one, else make
+ * room. Every slot is in use or on a list exactly when the tape is full. */
+static int32_t take_slot(void)
+{
+    if (store.free_head < 0 && store.top == store.capacity) {
+        compact();
+        /* Grow unless compacting gave back a quarter of the slots or more, so
+         * that compaction costs O(1) per node made, amortized. */
+        if (store.live >= store.capacity - store.capacity / 4 && grow() != 0 && store.free_head < 0)
+            return MG_ENOMEM;
+    }
+    if (store.free_head >= 0) {
+        int32_t id = store.free_head;
+        store.free_head = store.nodes[id].kids.pair[0];
+        return id;
+    }
+    return store.top++;
 }
 
 int node_is_live(int32_t id)
@@ -64,17 +100,12 @@ int32_t node_new(int op, int32_t nkids)
         if (!list)
             return MG_ENOMEM;
     }
-    int32_t id;
-    if (store.free_head >= 0) {
-        id = store.free_head;
-        store.free_head = store.nodes[id].kids.pair[0];
-    } else {
-        if (store.top == store.capacity && grow() != 0) {
-            free(list);
-            return MG_ENOMEM;
-        }
-        id = store.top++;
+    int32_t id = take_slot();
+    if (id < 0) {
+        free(list);
+        return MG_ENOMEM;
     }
+    store.tape[store.tape_len++] = id;
     Node *n = &store.nodes[id];
     n->data = 0.0;
     n->grad = 0.0;
@@ -100,7 +131,8 @@ void node_hold_kids(const Node *n)
         store.nodes[k[i]].refs++;
 }
 
-/* Back on the free list; the caller has dealt with the children. */
+/* Free the slot (reusable once the tape is compacted); the caller has dealt
+ * with the children. */
 static void put_back(int32_t id)
 {
     Node *n = &store.nodes[id];
@@ -111,8 +143,8 @@ static void put_back(int32_t id)
     n->op = MG_FREE;
     n->nkids = 0;
     n->refs = 0;
-    n->kids.pair[0] = store.free_head;
-    store.free_head = id;
+    n->kids.pair[0] = store.pending_head;
+    store.pending_head = id;
     store.live--;
 }
 
@@ -125,16 +157,16 @@ void node_drop(int32_t id)
 {
     if (--store.nodes[id].refs > 0)
         return;
-    /* Each node enters `order` once, when its count reaches zero, so the
-     * worklist fits in the scratch array; no recursion, however deep. */
-    int32_t todo = 0;
-    store.order[todo++] = id;
-    while (todo > 0) {
-        Node *n = &store.nodes[store.order[--todo]];
+    /* Each node enters `todo` once, when its count reaches zero, so the
+     * worklist fits in one entry per slot; no recursion, however deep. */
+    int32_t count = 0;
+    store.todo[count++] = id;
+    while (count > 0) {
+        Node *n = &store.nodes[store.todo[--count]];
         const int32_t *k = node_kids(n);
         for (int32_t i = 0; i < n->nkids; i++)
             if (--store.nodes[k[i]].refs == 0)
-                store.order[todo++] = k[i];
+                store.todo[count++] = k[i];
         put_back((int32_t)(n - store.nodes));
     }
 }
@@ -230,7 +262,7 @@ void mg_get_stats(mg_stats *out)
     out->live_nodes = store.live;
     out->capacity_nodes = store.capacity;
     out->node_limit = store.node_limit;
-    out->bytes = (int64_t)store.capacity * (int64_t)(sizeof(Node) + sizeof(int32_t) + sizeof(Frame))
+    out->bytes = (int64_t)store.capacity * (int64_t)(sizeof(Node) + 2 * sizeof(int32_t))
                + store.list_bytes;
     store_unlock();
 }

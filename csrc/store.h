@@ -21,23 +21,23 @@ typedef struct {
 } Node;
 
 typedef struct {
-    int32_t id;
-    int32_t next;        /* index of the next child to visit */
-} Frame;
-
-typedef struct {
     Node *nodes;
     int32_t capacity;    /* slots allocated */
     int32_t top;         /* slots [0, top) have been handed out at least once */
-    int32_t free_head;   /* most recently freed slot, -1 if none */
+    int32_t free_head;   /* a slot ready for reuse, -1 if none */
+    int32_t pending_head;/* a slot freed since the tape was last compacted, -1 if none */
     int32_t live;
     int64_t node_limit;  /* 0 = no limit */
     int64_t list_bytes;  /* bytes in fused kid lists */
     uint32_t epoch;      /* bumped by every backward, so marks never need clearing */
-    /* Scratch with one entry per slot, grown with the nodes, so that neither
-     * backward nor freeing a graph ever has to allocate. */
-    int32_t *order;      /* backward's topological order; the nodes still to free */
-    Frame *stack;        /* the depth-first stack that builds the order */
+    /* The tape: every node's id, in the order the nodes were made. A node is
+     * made after its children, so the tape read backwards is a topological
+     * order, and backward is one pass down a contiguous array. A freed node's
+     * entry stays (as a free slot) until the tape is compacted, and its slot is
+     * not reused before that, so an entry never names a newer node. */
+    int32_t *tape;
+    int32_t tape_len;
+    int32_t *todo;       /* nodes still to free while a graph is being freed */
 } Store;
 
 extern Store store;

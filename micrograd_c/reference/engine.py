@@ -2,16 +2,22 @@
 
 Same API and semantics as micrograd_c.Value, op for op, so both give the same
 bits: data is always a float, a constant operand is kept as a number (not
-wrapped in a Value), children are kept in order and backward visits them in
-that order. Forward errors are those of Python's float arithmetic and `math`
+wrapped in a Value), and backward visits Values newest first, as the C engine
+reads its tape backwards. Forward errors are those of Python's float arithmetic and `math`
 module; a negative base to a non-integer power is a ValueError (Python would
 give a complex number). Backward never raises: inf or nan, as in PyTorch.
 """
+import itertools
 import math
 import numbers
 
 
+_made = itertools.count()
+
+
 def _const(x):
+    if type(x) is float:  # the common case, first: this runs on every data and grad write
+        return x
     if isinstance(x, numbers.Real) and not isinstance(x, Value):
         return float(x)
     return None
@@ -26,15 +32,14 @@ def _number(x, what):
 
 def _pow(x, k):
     """x ** k as in Python, but a ValueError instead of a complex result."""
-    r = x ** k
-    if isinstance(r, complex):
-        raise ValueError("math domain error")
-    return r
+    if x < 0 and math.isfinite(x) and math.isfinite(k) and not k.is_integer():
+        raise ValueError("math domain error")  # before Python's complex power, which may overflow
+    return x ** k
 
 
 def _pow_ieee(x, k):
     """x ** k as C's pow gives it: inf or nan where Python would raise (for backward)."""
-    odd = math.fmod(abs(k), 2.0) == 1.0
+    odd = math.isfinite(k) and math.fmod(abs(k), 2.0) == 1.0  # math.fmod(inf, 2) raises; C's gives nan
     try:
         return _pow(x, k)
     except ZeroDivisionError:  # 0 ** negative
@@ -54,12 +59,14 @@ def _sigmoid(x):
 
 class Value:
     """ stores a single scalar value and its gradient """
+    __array_ufunc__ = None  # as in micrograd_c: numpy defers to our operators, never makes object arrays
 
     def __init__(self, data, _children=(), _op=''):
         self.data = data
         self.grad = 0.0
         self._backward = lambda: None
-        self._children = tuple(_children)  # in order: backward visits them in this order
+        self._children = tuple(_children)
+        self._seq = next(_made)  # creation order, which backward follows
         self._op = _op
 
     # data and grad are always floats, as in the C store
@@ -180,21 +187,18 @@ class Value:
         return out
 
     def backward(self):
-        # topological order: depth-first post-order, children in order, without recursion
-        topo, visited, stack = [], {id(self)}, [(self, iter(self._children))]
+        # every Value reachable from this one (a loop, not recursion: graphs can be deep)
+        reached, stack = {id(self): self}, [self]
         while stack:
-            v, kids = stack[-1]
-            for child in kids:
-                if id(child) not in visited:
-                    visited.add(id(child))
-                    stack.append((child, iter(child._children)))
-                    break
-            else:
-                topo.append(v)
-                stack.pop()
+            for child in stack.pop()._children:
+                if id(child) not in reached:
+                    reached[id(child)] = child
+                    stack.append(child)
 
+        # newest first: a Value is made after its children, so each one is visited
+        # after all of its parents (the order of the C engine's tape)
         self.grad = 1.0
-        for v in reversed(topo):
+        for v in sorted(reached.values(), key=lambda v: v._seq, reverse=True):
             v._backward()
 
     def __radd__(self, other):  # other + self
@@ -223,3 +227,13 @@ class Value:
 
     def __repr__(self):
         return f"Value(data={self.data}, grad={self.grad})"
+
+    def __reduce__(self):
+        """copy, deepcopy and pickle give a new leaf with this Value's data and grad, as in micrograd_c."""
+        return _leaf, (self.data, self.grad)
+
+
+def _leaf(data, grad):
+    v = Value(data)
+    v.grad = grad
+    return v
