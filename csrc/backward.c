@@ -15,6 +15,8 @@ int32_t mg_backward(int32_t root)
         store_unlock();
         return MG_EINVAL;
     }
+    if (store.tape_len > 2 * (int64_t)store.live) /* mostly freed nodes: drop them first */
+        tape_compact();
     Node *nodes = store.nodes;
     if (++store.epoch == 0) { /* wrapped: old marks could look current */
         for (int32_t i = 0; i < store.top; i++)

@@ -49,9 +49,7 @@ static int grow(void)
     return 0;
 }
 
-/* Drop the tape entries of freed nodes, keeping the order of the rest, and
- * make their slots reusable. */
-static void compact(void)
+void tape_compact(void)
 {
     int32_t kept = 0;
     for (int32_t i = 0; i < store.tape_len; i++)
@@ -71,7 +69,7 @@ static void compact(void)
 static int32_t take_slot(void)
 {
     if (store.free_head < 0 && store.top == store.capacity) {
-        compact();
+        tape_compact();
         /* Grow unless compacting gave back a quarter of the slots or more, so
          * that compaction costs O(1) per node made, amortized. */
         if (store.live >= store.capacity - store.capacity / 4 && grow() != 0 && store.free_head < 0)

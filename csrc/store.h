@@ -55,6 +55,9 @@ void node_unmake(int32_t id);
  * children only it referred to. */
 void node_drop(int32_t id);
 int node_is_live(int32_t id);
+/* Drop the tape entries of freed nodes, keeping the order of the rest, and
+ * make their slots reusable. */
+void tape_compact(void);
 
 static inline const int32_t *node_kids(const Node *n)
 {
