@@ -23,12 +23,14 @@ void store_lock(void) { pthread_mutex_lock(&lock); }
 void store_unlock(void) { pthread_mutex_unlock(&lock); }
 #endif
 
-/* Double the slots, and the tape and the free worklist with them. */
+/* More slots, and the tape and the free worklist with them. */
 static int grow(void)
 {
     if (store.capacity == INT32_MAX)
         return MG_ENOMEM;
-    int64_t cap = store.capacity ? 2 * (int64_t)store.capacity : 1024;
+    /* By an eighth: the store then never holds more than 1/8 slack (realloc of
+     * a large block moves pages, not bytes, so small steps are cheap). */
+    int64_t cap = (int64_t)store.capacity + (store.capacity < 8192 ? 1024 : store.capacity / 8);
     if (cap > INT32_MAX)
         cap = INT32_MAX;
     /* Nodes last: a failure before them leaves the arrays larger than needed,
@@ -70,9 +72,9 @@ static int32_t take_slot(void)
 {
     if (store.free_head < 0 && store.top == store.capacity) {
         tape_compact();
-        /* Grow unless compacting gave back a quarter of the slots or more, so
+        /* Grow unless compacting gave back an eighth of the slots or more, so
          * that compaction costs O(1) per node made, amortized. */
-        if (store.live >= store.capacity - store.capacity / 4 && grow() != 0 && store.free_head < 0)
+        if (store.live >= store.capacity - store.capacity / 8 && grow() != 0 && store.free_head < 0)
             return MG_ENOMEM;
     }
     if (store.free_head >= 0) {
