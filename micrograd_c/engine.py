@@ -192,6 +192,23 @@ class Value:
     def __repr__(self):
         return f"Value(data={self.data}, grad={self.grad})"
 
+    # copy.copy, copy.deepcopy and pickle: a Value is its node, so copying one
+    # means a new node; without this they would copy `_i`, and two Values would
+    # release one node.
+    def __reduce__(self):
+        """A copy or unpickled Value is a new leaf with this one's data and grad.
+
+        The graph it was computed from is not copied (micrograd cannot pickle a
+        Value at all); a model's parameters are leaves, so a copied or pickled
+        nn model has equal parameters and trains on."""
+        return _leaf, (self.data, self.grad)
+
+
+def _leaf(data, grad):
+    v = Value(data)
+    v.grad = grad
+    return v
+
 
 _new = object.__new__
 

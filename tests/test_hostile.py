@@ -1,0 +1,207 @@
+"""Hostile input: every bad operand is a clear Python exception (the one the reference raises), never a crash.
+
+Decisions (the same in micrograd_c and the reference):
+- a number is anything `numbers.Real` accepts: int, float, bool (True is 1.0, as float(True)),
+  fractions.Fraction, numpy's integer and floating scalars; numpy arrays (0-d included), numpy.bool_,
+  complex, str, None, Decimal are not, and give TypeError;
+- an int too large for a double gives OverflowError, as float(10**400) does;
+- nan and inf are numbers: they propagate as IEEE arithmetic says.
+"""
+import fractions
+import decimal
+import math
+import struct
+import warnings
+
+import numpy as np
+import pytest
+
+import micrograd_c
+from micrograd_c import Value
+from micrograd_c import reference
+
+ENGINES = [Value, reference.Value]
+
+NOT_NUMBERS = [
+    "2", None, 1j, np.complex128(1.0), np.array(2.0), np.array([2.0]), np.ones((2, 2)),
+    np.bool_(True), decimal.Decimal("1.5"), [1.0], (1.0,), object(), Value, math.sqrt,
+]
+NUMBERS = [True, False, 3, -7, 2**52 + 1, 0.5, fractions.Fraction(1, 3), np.float64(1.25),
+           np.float32(0.1), np.float16(-2.5), np.int64(-4), np.uint8(200), np.longdouble(0.75)]
+SPECIALS = [math.nan, math.inf, -math.inf, -0.0, 0.0, 5e-324, 1.7976931348623157e308]
+
+
+def bits(x):
+    """A float's identity: its bits, except that every nan is the same nan."""
+    assert type(x) is float
+    return "nan" if math.isnan(x) else struct.pack("<d", x)
+
+
+def outcome(f, V):
+    """What f(V) gives: ('ok', bits of data and grad...) or ('raises', exception type)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy's own warnings for e.g. np.float64(0) ** -1
+            out = f(V)
+    except Exception as e:
+        return "raises", type(e)
+    return "ok", tuple(bits(x) for x in out)
+
+
+def same_in_both(f):
+    c, r = outcome(f, Value), outcome(f, reference.Value)
+    assert c == r
+    return c
+
+
+@pytest.mark.parametrize("bad", NOT_NUMBERS, ids=repr)
+def test_a_non_number_is_a_type_error_everywhere(bad):
+    uses = {
+        "Value(x)": lambda V: V(bad),
+        "v + x": lambda V: V(1.0) + bad,
+        "x + v": lambda V: bad + V(1.0),
+        "v - x": lambda V: V(1.0) - bad,
+        "x - v": lambda V: bad - V(1.0),
+        "v * x": lambda V: V(1.0) * bad,
+        "x * v": lambda V: bad * V(1.0),
+        "v / x": lambda V: V(1.0) / bad,
+        "x / v": lambda V: bad / V(1.0),
+        "v ** x": lambda V: V(2.0) ** bad,
+        "x ** v": lambda V: bad ** V(2.0),
+        ".data = x": lambda V: setattr(V(1.0), "data", bad),
+        ".grad = x": lambda V: setattr(V(1.0), "grad", bad),
+    }
+    base = micrograd_c.memory_stats()["live_nodes"]
+    for name, use in uses.items():
+        for V in ENGINES:
+            with pytest.raises(TypeError):
+                use(V)
+    assert micrograd_c.memory_stats()["live_nodes"] == base  # no node left behind by a failed op
+
+
+@pytest.mark.parametrize("x", NUMBERS, ids=repr)
+def test_a_number_of_any_real_type_acts_as_its_float(x):
+    f = float(x)
+    for V in ENGINES:
+        assert V(x).data == f and type(V(x).data) is float
+        assert (V(1.5) + x).data == 1.5 + f
+        assert (x * V(1.5)).data == f * 1.5
+        base = -1.0 if f.is_integer() else 1.5  # -1.0 ** 2**52+1 is -1.0, not an overflow
+        assert (V(base) ** x).data == base ** f
+        v = V(0.0)
+        v.data, v.grad = x, x
+        assert (v.data, v.grad) == (f, f)
+
+
+def test_bools_are_one_and_zero():
+    for V in ENGINES:
+        assert (V(True).data, V(False).data) == (1.0, 0.0)
+        assert (V(2.0) * True).data == 2.0
+
+
+@pytest.mark.parametrize("huge", [10**400, -(10**400), 2**1024])
+def test_an_int_too_large_for_a_double_is_an_overflow_error(huge):
+    uses = [lambda V: V(huge), lambda V: V(1.0) + huge, lambda V: huge * V(1.0),
+            lambda V: V(2.0) ** huge, lambda V: setattr(V(1.0), "data", huge),
+            lambda V: setattr(V(1.0), "grad", huge)]
+    for use in uses:
+        for V in ENGINES:
+            with pytest.raises(OverflowError):
+                use(V)
+
+
+def test_an_int_that_rounds_to_the_largest_double_is_fine():
+    big = int(1.7976931348623157e308)
+    for V in ENGINES:
+        assert V(big).data == 1.7976931348623157e308
+
+
+def test_exponent_types():
+    for V in ENGINES:
+        assert (V(2.0) ** np.float64(3.0)).data == 8.0
+        assert (V(2.0) ** np.int32(-1)).data == 0.5
+        assert (V(4.0) ** fractions.Fraction(1, 2)).data == 2.0
+        for bad in ("2", 2j, V(2.0), np.array(2.0), None):
+            with pytest.raises(TypeError):
+                V(2.0) ** bad
+        with pytest.raises(TypeError):
+            pow(V(2.0), 2, 5)  # three-argument pow
+
+
+UNARY = ["relu", "tanh", "exp", "log", "sigmoid", "neg"]
+
+
+@pytest.mark.parametrize("x", SPECIALS, ids=repr)
+def test_ieee_specials_propagate_through_every_op_and_backward(x):
+    def each(op):
+        def f(V):
+            a = V(x)
+            y = -a if op == "neg" else getattr(a, op)()
+            y.backward()
+            return y.data, y.grad, a.data, a.grad
+        return f
+    for op in UNARY:
+        same_in_both(each(op))
+    for k in SPECIALS + [2.0, -1.0, 0.5, 3.0, -2.0]:
+        for y in SPECIALS + [2.0, -3.0]:
+            same_in_both(lambda V: _grads(V, x, y, k))
+
+
+def _grads(V, x, y, k):
+    """(a*b + a - b/y) ** k and its gradients: every binary op on specials, then ** on the result."""
+    a, b = V(x), V(y)
+    out = (a * b + a - b / y) ** k
+    out.backward()
+    return out.data, a.grad, b.grad
+
+
+def test_ieee_results_are_what_ieee_says():
+    """Not only the same in both engines: the values IEEE arithmetic gives."""
+    for V in ENGINES:
+        assert math.isnan((V(math.inf) - math.inf).data)
+        assert math.isnan((V(math.nan) * 0.0).data)
+        assert (V(math.inf) * -2.0).data == -math.inf
+        assert (V(1e308) + 1e308).data == math.inf  # + and * never raise: only ** and exp do
+        assert math.isnan(V(math.nan).relu().data)
+        assert V(-math.inf).sigmoid().data == 0.0 and V(math.inf).sigmoid().data == 1.0
+        assert V(math.inf).exp().data == math.inf and V(-math.inf).exp().data == 0.0
+        assert math.isnan(V(math.nan).log().data)
+        assert V(math.inf).tanh().data == 1.0
+        z = V(-0.0)
+        assert math.copysign(1.0, (-z).data) == 1.0 and math.copysign(1.0, z.relu().data) == -1.0
+
+
+@pytest.mark.parametrize("use, exc", [
+    (lambda V: V(0.0) ** -1, ZeroDivisionError),
+    (lambda V: V(1.0) / 0, ZeroDivisionError),
+    (lambda V: 1.0 / V(0.0), ZeroDivisionError),
+    (lambda V: V(-8.0) ** (1 / 3), ValueError),
+    (lambda V: V(0.0).log(), ValueError),
+    (lambda V: V(-math.inf).log(), ValueError),
+    (lambda V: V(710.0).exp(), OverflowError),
+    (lambda V: V(10.0) ** 400, OverflowError),
+    (lambda V: V(-10.0) ** 401, OverflowError),
+])
+def test_math_errors_are_pythons(use, exc):
+    base = micrograd_c.memory_stats()["live_nodes"]
+    for V in ENGINES:
+        with pytest.raises(exc):
+            use(V)
+    assert micrograd_c.memory_stats()["live_nodes"] == base
+
+
+def test_a_bad_value_left_by_a_failed_op_is_not_half_made():
+    """An op that raises leaves its operands as they were."""
+    for V in ENGINES:
+        a = V(0.0)
+        a.grad = 3.0
+        with pytest.raises(ZeroDivisionError):
+            a ** -2
+        assert (a.data, a.grad) == (0.0, 3.0)
+
+
+def test_a_value_made_without_init_fails_cleanly():
+    v = Value.__new__(Value)
+    with pytest.raises(AttributeError):
+        v.data
+    del v  # its __del__ has no node to release: must not raise or crash

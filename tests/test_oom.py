@@ -1,0 +1,159 @@
+"""Out of memory: MemoryError from the op that needed a node, existing nodes intact, and recovery.
+
+Two ways to run out: the node cap (micrograd_c.set_node_limit) and a real malloc failure (an
+address-space limit in a subprocess, so that growing the node store fails).
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import micrograd_c
+from micrograd_c import Value, nn
+from micrograd_c import reference
+
+
+@pytest.fixture
+def limit():
+    """set_node_limit, always lifted again at the end of the test."""
+    yield micrograd_c.set_node_limit
+    micrograd_c.set_node_limit(0)
+
+
+def live():
+    return micrograd_c.memory_stats()["live_nodes"]
+
+
+def state(values):
+    return [(v.data, v.grad) for v in values]
+
+
+OPS = {
+    "+": lambda e, b: e + b, "+c": lambda e, b: e + 1, "*": lambda e, b: e * b, "**": lambda e, b: e ** 2,
+    "neg": lambda e, b: -e, "relu": lambda e, b: e.relu(), "tanh": lambda e, b: e.tanh(),
+    "exp": lambda e, b: e.exp(), "log": lambda e, b: e.log(), "sigmoid": lambda e, b: e.sigmoid(),
+    "leaf": lambda e, b: Value(1.0), "-": lambda e, b: e - b, "/": lambda e, b: 1 / e,
+}
+
+
+def graph(V):
+    a, b = V(2.0), V(-3.0)
+    c = a * b + a
+    c.backward()
+    e = c.tanh() * a
+    return a, b, c, e
+
+
+def test_the_op_past_the_cap_raises_and_changes_nothing(limit):
+    a, b, c, e = graph(Value)
+    before = state([a, b, c, e])
+    limit(live())
+    for name, op in OPS.items():
+        with pytest.raises(MemoryError):
+            op(e, b)
+        assert state([a, b, c, e]) == before, name
+        assert live() == micrograd_c.memory_stats()["node_limit"]
+    # backward makes no node: it works at the cap, and gives what the reference gives
+    e.backward()
+    ra, rb, rc, re = graph(reference.Value)
+    re.backward()
+    assert state([a, b, c, e]) == state([ra, rb, rc, re])
+
+
+def test_a_layer_past_the_cap_makes_none_of_its_neurons(limit):
+    layer = nn.Layer(3, 4)
+    x = [Value(1.0), Value(-2.0), Value(0.5)]
+    before = state(layer.parameters() + x)
+    limit(live() + 3)  # room for 3 of the 4 neurons: all or nothing
+    with pytest.raises(MemoryError):
+        layer(x)
+    assert live() == micrograd_c.memory_stats()["node_limit"] - 3
+    assert state(layer.parameters() + x) == before
+    limit(live() + 4)
+    assert len(layer(x)) == 4
+
+
+def test_the_engine_works_again_after_dropping_references(limit):
+    base = live()
+    limit(base + 1000)
+    x = Value(1.0)
+    chain = [x]
+    with pytest.raises(MemoryError):
+        while True:
+            chain.append(chain[-1] + 1.0)
+    assert live() == base + 1000
+    assert chain[-1].data == len(chain)
+    chain[-1].backward()
+    assert x.grad == 1.0
+    del chain
+    assert live() == base + 1
+    y = (x + 2.0) * x  # room again
+    assert y.data == 3.0
+    limit(0)
+    many = [x * float(i) for i in range(3000)]  # past the old cap
+    assert live() == base + 3003 and many[-1].data == 2999.0  # x, y and its x + 2, 3000 more
+    del many, y
+    assert live() == base + 1
+
+
+def test_a_cap_below_the_live_count_blocks_only_new_nodes(limit):
+    a = Value(3.0)
+    b = a * a
+    limit(1)
+    with pytest.raises(MemoryError):
+        b + a
+    b.backward()
+    a.data = 4.0
+    assert (a.data, a.grad, b.data) == (4.0, 6.0, 9.0)
+    limit(-5)  # negative means no cap, like 0
+    assert micrograd_c.memory_stats()["node_limit"] == 0
+    assert (b + a).data == 13.0
+
+
+MALLOC_FAILS = textwrap.dedent("""
+    import os, resource
+    import micrograd_c
+    from micrograd_c import Value
+
+    # Leave Python ~48 MiB more than it has mapped now: the node store (~60 bytes a node,
+    # doubling) runs out long before Python does.
+    with open("/proc/self/statm") as f:
+        mapped = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    resource.setrlimit(resource.RLIMIT_AS, (mapped + (48 << 20), resource.RLIM_INFINITY))
+
+    first = Value(1.0)
+    x, n = first, 0
+    try:
+        while True:
+            x = x + 1.0  # a chain: each node holds the one before, Python holds two Values
+            n += 1
+    except MemoryError as e:
+        print("MemoryError:", e)
+    stats = micrograd_c.memory_stats()
+    print("nodes", n, stats)
+    assert stats["live_nodes"] == n + 1 and n > 100_000
+    assert x.data == 1.0 + n and first.data == 1.0
+    x.backward()  # needs no allocation: scratch space grows with the store
+    assert first.grad == 1.0
+    del x
+    assert micrograd_c.memory_stats()["live_nodes"] == 1
+    x = first
+    for _ in range(n):  # as long a chain again, in the freed slots
+        x = x + 1.0
+    assert x.data == 1.0 + n
+    assert micrograd_c.memory_stats()["capacity_nodes"] == stats["capacity_nodes"]
+    print("recovered")
+""")
+
+
+@pytest.mark.skipif("libasan" in os.environ.get("LD_PRELOAD", ""),
+                    reason="AddressSanitizer reserves terabytes of address space: RLIMIT_AS cannot work")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and RLIMIT_AS")
+def test_a_real_malloc_failure_is_a_memory_error_and_the_engine_recovers():
+    r = subprocess.run([sys.executable, "-c", MALLOC_FAILS], capture_output=True, text=True, timeout=300)
+    print(r.stdout, r.stderr)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "MemoryError: out of memory for autograd nodes" in r.stdout
+    assert r.stdout.rstrip().endswith("recovered")
