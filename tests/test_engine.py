@@ -1,0 +1,210 @@
+"""micrograd_c.Value against its oracles: the pure-Python reference (bit for bit, on random
+graphs with every op) and karpathy's micrograd (on graphs of the ops it has); and the
+Value API that code written for micrograd relies on: repeated backward, reused nodes,
+repr, _prev, _op, equality and hashing, writable data and grad."""
+import math
+
+import pytest
+from hypothesis import given, reject, settings
+
+import micrograd_c
+from micrograd_c import Value, reference
+from graphs import MICROGRAD_OPS, MODERATE, bits, close, programs, run, spread
+
+RV = reference.Value
+
+
+def live():
+    return micrograd_c.memory_stats()["live_nodes"]
+
+
+def check_same_as_reference(prog):
+    base = live()
+    ref, ref_leaves, ref_errors = run(RV, prog)
+    nodes, leaves, errors = run(Value, prog)
+    assert errors == ref_errors  # the same exception type at the same step
+    assert [bits(n.data) for n in nodes] == [bits(n.data) for n in ref]
+    assert [bits(n.grad) for n in nodes] == [bits(n.grad) for n in ref]
+    assert [n._op for n in nodes] == [n._op for n in ref]
+    assert [len(n._prev) for n in nodes] == [len(n._prev) for n in ref]
+    del nodes, leaves
+    assert live() == base
+
+
+@given(programs())
+def test_random_graphs_match_the_reference_bit_for_bit(prog):
+    check_same_as_reference(prog)
+
+
+@settings(max_examples=max(5, settings().max_examples // 5))
+@given(programs(steps=(100, 400), max_leaves=40))
+def test_deep_and_wide_random_graphs_match_the_reference_bit_for_bit(prog):
+    check_same_as_reference(prog)
+
+
+# karpathy's micrograd: only its ops, finite inputs, and exponents whose derivative it can
+# compute (its backward raises for 0.0 ** -0.5, and overflows where ours gives inf).
+MICROGRAD_PROGRAMS = programs(ops=MICROGRAD_OPS, leaf=MODERATE, const=MODERATE,
+                              exponents=[1, 2, 3, -1, 1.5, 2.5], steps=(10, 60))
+
+
+@given(MICROGRAD_PROGRAMS)
+def test_random_graphs_match_karpathys_micrograd(prog):
+    mg = pytest.importorskip("micrograd.engine")
+    ref, _, ref_errors = run(RV, prog)
+    skip = {s for s, _ in ref_errors}
+    try:
+        theirs, _, errors = run(mg.Value, prog, skip)
+    except OverflowError:  # in micrograd's backward, for x ** -1 of a tiny x: we give inf
+        reject()
+    assert errors == []  # it raises where the reference does, and nowhere else
+    ours, _, _ = run(Value, prog, skip)
+    # The forward pass does the same float ops in the same order: the same numbers (the
+    # sign of a zero aside: micrograd's relu gives the int 0, and -0 is 0).
+    assert [n.data if n.data == n.data else "nan" for n in ours] == \
+        [float(n.data) if n.data == n.data else "nan" for n in theirs]
+    # micrograd adds up each node's gradient in set order, so the last bits may differ.
+    _, grad_spread = spread(prog, skip)
+    for n, t, s in zip(ours, theirs, grad_spread):
+        assert close(n.grad, float(t.grad), s), (n.grad, t.grad, s)
+
+
+def small_graph(V):
+    """Small integers and halves throughout: every sum is exact, so the order in which micrograd
+    adds gradients up cannot change a bit. One relu is active, one is not."""
+    a, b = V(3.0), V(2.0)
+    c = a * b + b**3
+    d = (c * a).relu() + (b - a).relu() * 3 + c / b
+    return a, b, c, d
+
+
+@pytest.mark.parametrize("times", [1, 2, 3])
+def test_backward_again_accumulates_exactly_like_micrograd(times):
+    mg = pytest.importorskip("micrograd.engine")
+    graphs = [small_graph(V) for V in (Value, RV, mg.Value)]
+    for nodes in graphs:
+        for _ in range(times):
+            nodes[-1].backward()
+    ours, ref, theirs = ([(float(n.data), float(n.grad)) for n in g] for g in graphs)
+    assert ours == ref == theirs
+    if times > 1:  # not simply `times` times the first grads: inner nodes' grads are re-added
+        once = small_graph(Value)
+        once[-1].backward()
+        assert ours[0][1] != times * once[0].grad
+
+
+def test_a_node_used_many_times_gets_the_summed_gradient():
+    ks = list(range(-25, 25))  # small integers: every partial sum is exact
+    x = Value(0.75)
+    y = Value(0.0)
+    for k in ks:
+        y = y + x * k
+    z = x
+    for _ in range(49):
+        z = z + x
+    (y + z).backward()
+    assert x.grad == sum(ks) + 50
+    assert y.data == sum(0.75 * k for k in ks)
+
+
+# ---- the Value API code written for micrograd uses ----
+
+def test_repr_is_micrograds():
+    reprs = []
+    for V in (Value, RV):
+        a = V(2.5)
+        b = a * -3
+        b.backward()
+        assert repr(a) == f"Value(data={a.data!r}, grad={a.grad!r})"
+        reprs.append((repr(a), repr(b), repr(V(-0.0)), repr(V(float("nan")))))
+    assert reprs[0] == reprs[1]
+
+
+def test_prev_holds_values_equal_to_the_operands():
+    a, b = Value(2.0), Value(-3.0)
+    assert Value(1.0)._prev == set()
+    c = a * b
+    assert a in c._prev and b in c._prev and len(c._prev) == 2
+    assert (a * 2)._prev == {a}
+    assert (a + a)._prev == {a}  # the same node twice, as in micrograd's set
+    assert c not in c._prev
+    (kid,) = (a.relu())._prev
+    kid.data = 5.0  # a Value from _prev is the node itself, not a copy
+    assert a.data == 5.0
+
+
+def test_prev_keeps_working_after_the_operands_are_dropped():
+    base = live()
+    c = Value(2.0) * Value(-3.0)
+    assert sorted(k.data for k in c._prev) == [-3.0, 2.0]
+    (c * 1).backward()
+    assert sorted(k.grad for k in c._prev) == [-3.0, 2.0]
+    del c
+    assert live() == base
+
+
+OP_CASES = {
+    "leaf": lambda a, b: a,
+    "add": lambda a, b: a + b,
+    "add const": lambda a, b: 2 + a,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "rdiv": lambda a, b: 1 / a,
+    "neg": lambda a, b: -a,
+    "pow int": lambda a, b: a ** 2,
+    "pow float int": lambda a, b: a ** 3.0,
+    "pow negative": lambda a, b: a ** -1,
+    "pow half": lambda a, b: a ** 0.5,
+    "pow third": lambda a, b: a ** (1 / 3),
+    "relu": lambda a, b: a.relu(),
+    "tanh": lambda a, b: a.tanh(),
+    "exp": lambda a, b: a.exp(),
+    "log": lambda a, b: a.log(),
+    "sigmoid": lambda a, b: a.sigmoid(),
+}
+
+
+@pytest.mark.parametrize("make", OP_CASES.values(), ids=OP_CASES.keys())
+def test_op_labels_are_the_references(make):
+    assert make(Value(2.0), Value(3.0))._op == make(RV(2.0), RV(3.0))._op
+
+
+@pytest.mark.parametrize("name", ["add", "mul", "pow int", "pow negative", "relu"])
+def test_op_labels_are_micrograds_for_its_ops(name):
+    mg = pytest.importorskip("micrograd.engine")
+    make = OP_CASES[name]
+    assert make(Value(2.0), Value(3.0))._op == make(mg.Value(2.0), mg.Value(3.0))._op
+
+
+def test_equality_and_hash_are_identity_of_the_node():
+    a, b = Value(1.0), Value(1.0)
+    assert a == a and a != b and not (a == b)  # equal data, different nodes, as in micrograd
+    assert a != 1.0 and a != "a" and a != RV(1.0)
+    (same,) = (a * 2)._prev
+    assert same == a and hash(same) == hash(a) and same is not a
+    assert len({a, b, same}) == 2
+    assert {a: "x"}[same] == "x"
+    with pytest.raises(TypeError):
+        a < b  # micrograd defines no ordering either
+
+
+def test_data_and_grad_are_writable_and_always_floats():
+    for V in (Value, RV):
+        v = V(3)
+        assert type(v.data) is float and type(v.grad) is float
+        v.data, v.grad = 7, True
+        assert (v.data, v.grad) == (7.0, 1.0) and type(v.data) is float and type(v.grad) is float
+        w = v * 2  # the op reads data as it is now
+        assert w.data == 14.0
+        v.data = -0.5
+        assert w.data == 14.0  # ...and a node's data is computed once, as in micrograd
+        w.backward()
+        assert v.grad == 1.0 + 2.0  # backward adds to the grad that was set
+        for bad in ("1", None, [1.0], object()):
+            with pytest.raises(TypeError):
+                v.data = bad
+            with pytest.raises(TypeError):
+                v.grad = bad
+        assert (v.data, v.grad) == (-0.5, 3.0)
+
