@@ -1,5 +1,6 @@
 """A long training run in bounded memory: node store and process size stop growing after warm-up."""
 import math
+import os
 import random
 import resource
 import sys
@@ -69,5 +70,6 @@ def test_two_thousand_training_steps_run_in_bounded_memory():
               f"loss {first_loss:.4f} -> {loss:.4f}, accuracy {accuracy:.0%}")
     print(report)
     assert cap_end == cap_warm, report
-    assert rss_end - rss_warm < 2**20, report  # < 1 MiB: each step builds ~1,300 nodes, ~2.6M in all
+    if "libasan" not in os.environ.get("LD_PRELOAD", ""):  # ASan keeps freed memory in quarantine
+        assert rss_end - rss_warm < 2**20, report  # < 1 MiB: each step builds ~1,300 nodes, ~2.6M in all
     assert loss < first_loss / 2, report  # and it was really training
