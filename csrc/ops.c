@@ -205,6 +205,8 @@ static void mul_backward(Node *nodes, const Node *n)
 static void pow_backward(Node *nodes, const Node *n)
 {
     Node *a = &nodes[n->kids.pair[0]];
+    if (n->arg == 0.0) /* x ** 0 is constant: no gradient (not 0 * x ** -1, nan at 0) */
+        return;
     a->grad += (n->arg * pow(a->data, n->arg - 1.0)) * n->grad;
 }
 

@@ -54,9 +54,13 @@ static int grow(void)
 void tape_compact(void)
 {
     int32_t kept = 0;
-    for (int32_t i = 0; i < store.tape_len; i++)
-        if (store.nodes[store.tape[i]].op != MG_FREE)
+    for (int32_t i = 0; i < store.tape_len; i++) {
+        Node *n = &store.nodes[store.tape[i]];
+        if (n->op != MG_FREE) {
+            n->pos = kept;
             store.tape[kept++] = store.tape[i];
+        }
+    }
     store.tape_len = kept;
     while (store.pending_head >= 0) {
         int32_t id = store.pending_head;
@@ -105,8 +109,9 @@ int32_t node_new(int op, int32_t nkids)
         free(list);
         return MG_ENOMEM;
     }
-    store.tape[store.tape_len++] = id;
     Node *n = &store.nodes[id];
+    n->pos = store.tape_len;
+    store.tape[store.tape_len++] = id;
     n->data = 0.0;
     n->grad = 0.0;
     n->arg = 0.0;

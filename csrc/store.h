@@ -16,7 +16,8 @@ typedef struct {
     } kids;              /* a free slot keeps the next free id in pair[0] */
     int32_t nkids;
     int32_t refs;        /* Python Values holding this node + parent nodes using it */
-    uint32_t mark;       /* == store.epoch once backward has visited this node */
+    int32_t pos;         /* where the node is on the tape */
+    uint16_t mark;       /* == store.epoch once backward has found this node */
     uint8_t op;
 } Node;
 
@@ -29,7 +30,7 @@ typedef struct {
     int32_t live;
     int64_t node_limit;  /* 0 = no limit */
     int64_t list_bytes;  /* bytes in fused kid lists */
-    uint32_t epoch;      /* bumped by every backward, so marks never need clearing */
+    uint16_t epoch;      /* bumped by every backward, so marks rarely need clearing */
     /* The tape: every node's id, in the order the nodes were made. A node is
      * made after its children, so the tape read backwards is a topological
      * order, and backward is one pass down a contiguous array. A freed node's
@@ -37,7 +38,7 @@ typedef struct {
      * not reused before that, so an entry never names a newer node. */
     int32_t *tape;
     int32_t tape_len;
-    int32_t *todo;       /* nodes still to free while a graph is being freed */
+    int32_t *todo;       /* worklist: nodes to free, or backward's nodes to visit */
 } Store;
 
 extern Store store;

@@ -145,7 +145,7 @@ class Neuron(Module):
 
 
 class Layer(Module):
-    _seen = None  # the parameters that _ids made its arrays from
+    _cache = None  # (the parameters, the id arrays made from them); one attribute, so threads see both or neither
 
     def __init__(self, nin, nout, **kwargs):
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
@@ -157,16 +157,17 @@ class Layer(Module):
         return out[0] if len(out) == 1 else out
 
     def __getstate__(self):  # the cached C arrays are not picklable, and cheap to remake
-        return {k: v for k, v in self.__dict__.items() if k not in ("_seen", "_cached_ids")}
+        return {k: v for k, v in self.__dict__.items() if k != "_cache"}
 
     def _ids(self):
         # Reuse the id arrays while every parameter is the object they were made
         # from: comparing lists checks identity first, far cheaper than rebuilding.
-        ws, bs = [n.w for n in self.neurons], [n.b for n in self.neurons]
-        if self._seen is None or self._seen != (ws, bs):
-            self._seen = ([list(w) for w in ws], bs)
-            self._cached_ids = _param_ids(self.neurons)
-        return self._cached_ids
+        params = ([n.w for n in self.neurons], [n.b for n in self.neurons])
+        cache = self._cache
+        if cache is None or cache[0] != params:
+            cache = ([list(w) for w in params[0]], params[1]), _param_ids(self.neurons)
+            self._cache = cache
+        return cache[1]
 
     def parameters(self):
         return [p for n in self.neurons for p in n.parameters()]

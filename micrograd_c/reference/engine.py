@@ -133,7 +133,8 @@ class Value:
         out = Value(_pow(self.data, k), (self,), f'**{int(k) if k.is_integer() else k}')
 
         def _backward():
-            self.grad += (k * _pow_ieee(self.data, k - 1)) * out.grad
+            if k != 0:  # x ** 0 is constant: no gradient (not 0 * x ** -1, nan at 0)
+                self.grad += (k * _pow_ieee(self.data, k - 1)) * out.grad
         out._backward = _backward
         return out
 
