@@ -205,9 +205,12 @@ static void mul_backward(Node *nodes, const Node *n)
 static void pow_backward(Node *nodes, const Node *n)
 {
     Node *a = &nodes[n->kids.pair[0]];
-    if (n->arg == 0.0) /* x ** 0 is constant: no gradient (not 0 * x ** -1, nan at 0) */
+    double k = n->arg;
+    if (k == 0.0) /* x ** 0 is constant: no gradient (not 0 * x ** -1, nan at 0) */
         return;
-    a->grad += (n->arg * pow(a->data, n->arg - 1.0)) * n->grad;
+    /* pow(x, 1) is x exactly, and x ** 2 is common enough to skip libm's pow for */
+    double x_k1 = k == 2.0 ? a->data : pow(a->data, k - 1.0);
+    a->grad += (k * x_k1) * n->grad;
 }
 
 static void neg_backward(Node *nodes, const Node *n)
