@@ -115,16 +115,21 @@ def _param_ids(neurons):
             ffi.new("int32_t[]", [n.b._i for n in neurons]))
 
 
-def _fused_layer(x, neurons, nonlin, w_ids, b_ids):
-    """[act(n.b + sum(wi*xi)) for n in neurons], one C call for all of them."""
-    x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]  # micrograd takes plain numbers too
-    if len(x) != len(neurons[0].w):
-        raise ValueError(f"expected {len(neurons[0].w)} inputs, got {len(x)}")
+def _inputs(x):
+    """The inputs as Values (micrograd takes plain numbers too) and a C array of their ids."""
+    x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
+    return x, ffi.new("int32_t[]", [xi._i for xi in x])
+
+
+def _fused_layer(x_ids, nin, neurons, nonlin, w_ids, b_ids):
+    """The ids of [act(n.b + sum(wi*xi)) for n in neurons], made by one C call; the caller holds them."""
+    if nin != len(neurons[0].w):
+        raise ValueError(f"expected {len(neurons[0].w)} inputs, got {nin}")
     out = ffi.new("int32_t[]", len(neurons))
-    err = lib.mg_layer(len(x), [xi._i for xi in x], len(neurons), w_ids, b_ids, nonlin, out)
+    err = lib.mg_layer(nin, x_ids, len(neurons), w_ids, b_ids, nonlin, out)
     if err:
         _fail(err)
-    return [_made(i) for i in out]
+    return out
 
 
 class Neuron(Module):
@@ -135,7 +140,8 @@ class Neuron(Module):
         self.nonlin = nonlin
 
     def __call__(self, x):
-        return _fused_layer(x, [self], self.nonlin, *_param_ids([self]))[0]
+        x, x_ids = _inputs(x)
+        return _made(_fused_layer(x_ids, len(x), [self], self.nonlin, *_param_ids([self]))[0])
 
     def parameters(self):
         return self.w + [self.b]
@@ -153,8 +159,13 @@ class Layer(Module):
     def __call__(self, x):
         if not self.neurons:
             return []
-        out = _fused_layer(x, self.neurons, self.neurons[0].nonlin, *self._ids())
+        x, x_ids = _inputs(x)
+        out = [_made(i) for i in self._forward(x_ids, len(x))]
         return out[0] if len(out) == 1 else out
+
+    def _forward(self, x_ids, nin):
+        """The ids of this layer's outputs for inputs x_ids (held by the caller)."""
+        return _fused_layer(x_ids, nin, self.neurons, self.neurons[0].nonlin, *self._ids())
 
     def __getstate__(self):  # the cached C arrays are not picklable, and cheap to remake
         return {k: v for k, v in self.__dict__.items() if k != "_cache"}
@@ -183,9 +194,23 @@ class MLP(Module):
         self.layers = [Layer(sz[i], sz[i+1], nonlin=i != len(nouts)-1) for i in range(len(nouts))]
 
     def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
+        if not all(type(layer) is Layer and layer.neurons for layer in self.layers):
+            for layer in self.layers:  # some layer has its own __call__: use it
+                x = layer(x)
+            return x
+        # Chain the layers in C: a hidden layer's outputs are held by the next
+        # layer's nodes, so no Python Value is made (and dropped) for them.
+        x, ids = _inputs(x)
+        nin = len(x)
+        for k, layer in enumerate(self.layers):
+            try:
+                out = layer._forward(ids, nin)
+            finally:
+                if k > 0:
+                    lib.mg_release(ids, nin)  # the previous layer's outputs: theirs now
+            ids, nin = out, len(layer.neurons)
+        out = [_made(i) for i in ids]
+        return out[0] if len(out) == 1 else out
 
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
@@ -229,9 +254,23 @@ class Sequential(Module):
         self.layers = list(layers)
 
     def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
+        if not all(type(layer) is Layer and layer.neurons for layer in self.layers):
+            for layer in self.layers:  # some layer has its own __call__: use it
+                x = layer(x)
+            return x
+        # Chain the layers in C: a hidden layer's outputs are held by the next
+        # layer's nodes, so no Python Value is made (and dropped) for them.
+        x, ids = _inputs(x)
+        nin = len(x)
+        for k, layer in enumerate(self.layers):
+            try:
+                out = layer._forward(ids, nin)
+            finally:
+                if k > 0:
+                    lib.mg_release(ids, nin)  # the previous layer's outputs: theirs now
+            ids, nin = out, len(layer.neurons)
+        out = [_made(i) for i in ids]
+        return out[0] if len(out) == 1 else out
 
     def __getitem__(self, i):
         return self.layers[i]
