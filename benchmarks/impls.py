@@ -73,10 +73,7 @@ def load(name):
         return impl
     if name == "reference":
         from micrograd_c.reference import Value
-        try:
-            from micrograd_c.reference.nn import MLP
-        except ImportError:
-            MLP = make_mlp(Value)
+        from micrograd_c.reference.nn import MLP
         return _python_impl(Value, MLP)
     if name in ("micrograd", "micrograd-nogc"):
         from micrograd.engine import Value

@@ -3,24 +3,7 @@ import random
 
 import numpy as np
 
-
-def _make_moons(n_samples=100, noise=0.1, seed=1337):
-    """Two interleaved half-moons, as sklearn.datasets.make_moons draws them; labels 0 and 1."""
-    n_out = n_samples // 2
-    n_in = n_samples - n_out
-    t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
-    X = np.vstack([np.append(np.cos(t_out), 1 - np.cos(t_in)),
-                   np.append(np.sin(t_out), 1 - np.sin(t_in) - 0.5)]).T
-    y = np.hstack([np.zeros(n_out, dtype=np.intp), np.ones(n_in, dtype=np.intp)])
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(n_samples)
-    return X[order] + rng.normal(scale=noise, size=X.shape), y[order]
-
-
-try:  # the project's own generator, once it has one
-    from micrograd_c.data import make_moons
-except ImportError:
-    make_moons = _make_moons
+from micrograd_c.data import make_moons
 
 
 def moons(n_samples=100, seed=1337):

@@ -1,8 +1,8 @@
 """micrograd's nn (Module, Neuron, Layer, MLP) over any Value class.
 
-micrograd_c.nn fuses each layer into one C call and micrograd.nn is tied to
-micrograd's Value, so the pure-Python reference and PyTorch get micrograd's
-own code here: same classes, same random draws, same order of operations.
+micrograd.nn is tied to micrograd's Value, so PyTorch's 0-d tensors get
+micrograd's own code here: same classes, same random draws, same order of
+operations.
 """
 import random
 
