@@ -187,6 +187,27 @@ class Layer(Module):
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
 
 
+def _apply_layers(layers, x):
+    """x through each layer in turn, as micrograd's MLP does it."""
+    if not all(type(layer) is Layer and layer.neurons for layer in layers):
+        for layer in layers:  # some layer has its own __call__: use it
+            x = layer(x)
+        return x
+    # Chain the layers in C: a hidden layer's outputs are held by the next
+    # layer's nodes, so no Python Value is made (and dropped) for them.
+    x, ids = _inputs(x)
+    nin = len(x)
+    for k, layer in enumerate(layers):
+        try:
+            out = layer._forward(ids, nin)
+        finally:
+            if k > 0:
+                lib.mg_release(ids, nin)  # the previous layer's outputs: theirs now
+        ids, nin = out, len(layer.neurons)
+    out = [_made(i) for i in ids]
+    return out[0] if len(out) == 1 else out
+
+
 class MLP(Module):
 
     def __init__(self, nin, nouts):
@@ -194,23 +215,7 @@ class MLP(Module):
         self.layers = [Layer(sz[i], sz[i+1], nonlin=i != len(nouts)-1) for i in range(len(nouts))]
 
     def __call__(self, x):
-        if not all(type(layer) is Layer and layer.neurons for layer in self.layers):
-            for layer in self.layers:  # some layer has its own __call__: use it
-                x = layer(x)
-            return x
-        # Chain the layers in C: a hidden layer's outputs are held by the next
-        # layer's nodes, so no Python Value is made (and dropped) for them.
-        x, ids = _inputs(x)
-        nin = len(x)
-        for k, layer in enumerate(self.layers):
-            try:
-                out = layer._forward(ids, nin)
-            finally:
-                if k > 0:
-                    lib.mg_release(ids, nin)  # the previous layer's outputs: theirs now
-            ids, nin = out, len(layer.neurons)
-        out = [_made(i) for i in ids]
-        return out[0] if len(out) == 1 else out
+        return _apply_layers(self.layers, x)
 
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
@@ -254,23 +259,7 @@ class Sequential(Module):
         self.layers = list(layers)
 
     def __call__(self, x):
-        if not all(type(layer) is Layer and layer.neurons for layer in self.layers):
-            for layer in self.layers:  # some layer has its own __call__: use it
-                x = layer(x)
-            return x
-        # Chain the layers in C: a hidden layer's outputs are held by the next
-        # layer's nodes, so no Python Value is made (and dropped) for them.
-        x, ids = _inputs(x)
-        nin = len(x)
-        for k, layer in enumerate(self.layers):
-            try:
-                out = layer._forward(ids, nin)
-            finally:
-                if k > 0:
-                    lib.mg_release(ids, nin)  # the previous layer's outputs: theirs now
-            ids, nin = out, len(layer.neurons)
-        out = [_made(i) for i in ids]
-        return out[0] if len(out) == 1 else out
+        return _apply_layers(self.layers, x)
 
     def __getitem__(self, i):
         return self.layers[i]
