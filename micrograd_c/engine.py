@@ -38,7 +38,7 @@ def _const(x):
     if type(x) is float:
         return x
     if type(x) is int:  # zero_grad's `p.grad = 0`, `x + 1`: skip the slow ABC check below
-        return float(x)  # an int too large for a double raises OverflowError, as in Python
+        return float(x)
     if isinstance(x, numbers.Real) and not isinstance(x, Value):
         return float(x)  # an int too large for a double raises OverflowError, as in Python
     return None
