@@ -49,7 +49,7 @@ typedef struct {
     int64_t live_nodes;     /* slots in use */
     int64_t capacity_nodes; /* slots allocated */
     int64_t node_limit;     /* most live nodes allowed (0 = no limit) */
-    int64_t bytes;          /* memory the store holds: nodes, fused kid lists, backward scratch */
+    int64_t bytes;          /* memory the store holds: nodes, the tape, the worklist, fused kid lists */
 } mg_stats;
 
 /* Make a node: op applied to up to two children (-1 where absent) and arg.
@@ -64,14 +64,13 @@ int32_t mg_layer(int32_t nin, const int32_t *x, int32_t nout, const int32_t *w,
                  const int32_t *b, int relu, int32_t *out);
 
 /* Reverse-mode pass from root, as micrograd does it: root.grad = 1, then each
- * node's grad is *added* into its children, in reverse topological order. */
+ * node's grad is *added* into its children, newest node first (the tape read
+ * backwards, a topological order). Returns 0 or MG_EINVAL. */
 int32_t mg_backward(int32_t root);
 
 /* Each id: one Value holding it is gone. A node no Value and no parent node
  * holds is freed; ids already free are skipped. */
 void mg_release(const int32_t *ids, int32_t n);
-/* One more Value holds the node. Returns 0 or MG_EINVAL. */
-int32_t mg_retain(int32_t id);
 
 double mg_data(int32_t id);
 double mg_grad(int32_t id);

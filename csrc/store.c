@@ -185,18 +185,6 @@ void mg_release(const int32_t *ids, int32_t n)
     store_unlock();
 }
 
-int32_t mg_retain(int32_t id)
-{
-    store_lock();
-    int32_t err = MG_EINVAL;
-    if (node_is_live(id)) {
-        store.nodes[id].refs++;
-        err = 0;
-    }
-    store_unlock();
-    return err;
-}
-
 double mg_data(int32_t id)
 {
     store_lock();
