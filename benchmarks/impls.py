@@ -10,8 +10,9 @@ import gc
 import math
 import types
 
+from micrograd_c.reference.nn import MLP as ReferenceMLP
+
 from . import moons
-from .nn import make_mlp
 
 NAMES = ["micrograd_c", "reference", "micrograd", "micrograd-nogc", "torch", "numpy"]
 LABELS = {
@@ -91,7 +92,15 @@ def load(name):
         def Value(x):
             return torch.tensor(x, dtype=torch.float64, requires_grad=True)
 
-        class MLP(make_mlp(Value)):
+        class MLP(ReferenceMLP):
+            """micrograd's MLP (the reference's: unfused, micrograd's own code) with its
+            parameters as 0-d tensors: the same draws, the same order of operations."""
+
+            def __init__(self, nin, nouts):
+                super().__init__(nin, nouts)
+                for n in (n for layer in self.layers for n in layer.neurons):
+                    n.w, n.b = [Value(w.data) for w in n.w], Value(n.b.data)
+
             def zero_grad(self):
                 for p in self.parameters():
                     p.grad = None  # torch's way: a Python number cannot be a tensor's grad
