@@ -3,6 +3,7 @@ import random
 
 import numpy as np
 
+from micrograd_c.__main__ import train_step  # noqa: F401  (the notebook's step, as the demo runs it)
 from micrograd_c.data import make_moons
 
 
@@ -10,46 +11,6 @@ def moons(n_samples=100, seed=1337):
     """X (n, 2) float64 and y in {-1, 1}, as the demo makes them (y = y*2 - 1)."""
     X, y = make_moons(n_samples=n_samples, noise=0.1, seed=seed)
     return np.asarray(X, dtype=np.float64), np.where(np.asarray(y) > 0, 1, -1)
-
-
-# ---- the demo's code: only Value and the model's class change between implementations ----
-
-def loss(model, Value, X, y):
-    """demo.ipynb's loss(batch_size=None), line for line (its globals passed in)."""
-    Xb, yb = X, y
-    inputs = [list(map(Value, xrow)) for xrow in Xb]
-
-    # forward the model to get scores
-    scores = list(map(model, inputs))
-
-    # svm "max-margin" loss
-    losses = [(1 + -yi*scorei).relu() for yi, scorei in zip(yb, scores)]
-    data_loss = sum(losses) * (1.0 / len(losses))
-    # L2 regularization
-    alpha = 1e-4
-    reg_loss = alpha * sum((p*p for p in model.parameters()))
-    total_loss = data_loss + reg_loss
-
-    # also get accuracy
-    accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(yb, scores)]
-    return total_loss, sum(accuracy) / len(accuracy)
-
-
-def train_step(model, Value, X, y, k):
-    """One pass of demo.ipynb's optimization loop (step k); returns (loss, accuracy)."""
-    # forward
-    total_loss, acc = loss(model, Value, X, y)
-
-    # backward
-    model.zero_grad()
-    total_loss.backward()
-
-    # update (sgd)
-    learning_rate = 1.0 - 0.9*k/100
-    for p in model.parameters():
-        p.data -= learning_rate * p.grad
-
-    return float(total_loss.data), float(acc)
 
 
 # ---- the same step on the whole batch at once: what the hardware can do ----
