@@ -1,4 +1,4 @@
-/* backward.c - the reverse-mode pass.
+/* backward.c - the reverse-mode pass, and each op's backward.
  *
  * The tape lists nodes in the order they were made, children before parents,
  * so visiting a graph's nodes in reverse tape order visits each node after all
@@ -11,9 +11,124 @@
  *    plot): find its nodes from the root, sort them by tape position, visit.
  * The search runs first and gives up after a sixteenth of the tape, so a big
  * graph pays little for it; the pass then takes over, keeping its marks.
- * Neither recurses: a chain of millions of nodes is no harder than a wide graph. */
+ * Neither recurses: a chain of millions of nodes is no harder than a wide graph.
+ *
+ * Each op's backward adds the node's grad, times the local derivative, into
+ * its children's grads, reading the children's data as it is now (as
+ * micrograd's closures do). It never fails: like PyTorch, it gives inf or nan
+ * where a derivative does not exist. The ops are dispatched by a switch in the
+ * pass, not through a table of function pointers, so that the compiler inlines
+ * them into the loop: the pass is a chain of dependent loads and adds (a
+ * child's grad is read right after its parent wrote it), and an indirect call
+ * per node made it a fifth slower (benchmarks/README.md). */
+#include <math.h>
 #include <stdlib.h>
 #include "store.h"
+
+/* Add d to a child's grad, and mark the child reached so the pass visits it. */
+static inline void pass_on(Node *kid, double d, uint16_t epoch)
+{
+    kid->grad += d;
+    kid->mark = epoch;
+}
+
+/* A binary op's children: the left one, and the right one or the constant. */
+static void add_backward(Node *nodes, const Node *n, uint16_t epoch)
+{
+    double g = n->grad;
+    pass_on(&nodes[n->kids.pair[0]], g, epoch);
+    if (n->nkids == 2)
+        pass_on(&nodes[n->kids.pair[1]], g, epoch);
+}
+
+static void mul_backward(Node *nodes, const Node *n, uint16_t epoch)
+{
+    Node *a = &nodes[n->kids.pair[0]];
+    double g = n->grad;
+    if (n->nkids == 2) {
+        Node *b = &nodes[n->kids.pair[1]];
+        double a_data = a->data; /* before a's grad changes: a and b may be one node */
+        pass_on(a, b->data * g, epoch);
+        pass_on(b, a_data * g, epoch);
+    } else {
+        pass_on(a, n->arg * g, epoch);
+    }
+}
+
+static void pow_backward(Node *nodes, const Node *n, uint16_t epoch)
+{
+    Node *a = &nodes[n->kids.pair[0]];
+    double k = n->arg;
+    if (k == 0.0) { /* x ** 0 is constant: no gradient (not 0 * x ** -1, nan at 0) */
+        a->mark = epoch;
+        return;
+    }
+    /* pow(x, 1) is x exactly, and x ** 2 is common enough to skip libm's pow for */
+    double x_k1 = k == 2.0 ? a->data : pow(a->data, k - 1.0);
+    pass_on(a, (k * x_k1) * n->grad, epoch);
+}
+
+static void neg_backward(Node *nodes, const Node *n, uint16_t epoch)
+{
+    pass_on(&nodes[n->kids.pair[0]], -n->grad, epoch);
+}
+
+static void relu_backward(Node *nodes, const Node *n, uint16_t epoch)
+{
+    pass_on(&nodes[n->kids.pair[0]], (double)(n->data > 0.0) * n->grad, epoch);
+}
+
+static void tanh_backward(Node *nodes, const Node *n, uint16_t epoch)
+{
+    pass_on(&nodes[n->kids.pair[0]], (1.0 - n->data * n->data) * n->grad, epoch);
+}
+
+static void exp_backward(Node *nodes, const Node *n, uint16_t epoch)
+{
+    pass_on(&nodes[n->kids.pair[0]], n->data * n->grad, epoch);
+}
+
+static void log_backward(Node *nodes, const Node *n, uint16_t epoch)
+{
+    Node *a = &nodes[n->kids.pair[0]];
+    pass_on(a, n->grad / a->data, epoch);
+}
+
+static void sigmoid_backward(Node *nodes, const Node *n, uint16_t epoch)
+{
+    pass_on(&nodes[n->kids.pair[0]], (n->data * (1.0 - n->data)) * n->grad, epoch);
+}
+
+/* Kids x[0..m), w[0..m), b, as in ops.c's neuron_forward. */
+static void neuron_backward(Node *nodes, const Node *n, uint16_t epoch)
+{
+    const int32_t *k = node_kids(n);
+    int32_t m = (n->nkids - 1) / 2;
+    double g = n->arg != 0.0 ? (double)(n->data > 0.0) * n->grad : n->grad;
+    for (int32_t i = 0; i < m; i++) {
+        Node *x = &nodes[k[i]], *w = &nodes[k[m + i]];
+        pass_on(w, x->data * g, epoch);
+        pass_on(x, w->data * g, epoch);
+    }
+    pass_on(&nodes[k[2 * m]], g, epoch);
+}
+
+static void node_backward(Node *nodes, const Node *n, uint16_t epoch)
+{
+    switch ((int)n->op) {
+    case MG_ADD: add_backward(nodes, n, epoch); break;
+    case MG_MUL: mul_backward(nodes, n, epoch); break;
+    case MG_POW: pow_backward(nodes, n, epoch); break;
+    case MG_NEG: neg_backward(nodes, n, epoch); break;
+    case MG_RELU: relu_backward(nodes, n, epoch); break;
+    case MG_TANH: tanh_backward(nodes, n, epoch); break;
+    case MG_EXP: exp_backward(nodes, n, epoch); break;
+    case MG_LOG: log_backward(nodes, n, epoch); break;
+    case MG_SIGMOID: sigmoid_backward(nodes, n, epoch); break;
+    case MG_NEURON: neuron_backward(nodes, n, epoch); break;
+    default: break; /* a leaf has no children */
+    }
+}
 
 /* Mark and list (in store.todo) the nodes the root reaches, breadth first.
  * Returns how many, or -1 once there are more than `most`. */
@@ -37,10 +152,10 @@ static int32_t find_graph(int32_t root, int32_t most, uint16_t epoch)
     return count;
 }
 
-static int later_first(const void *a, const void *b)
+static int earlier_first(const void *a, const void *b)
 {
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x < y) - (x > y);
+    return (x > y) - (x < y);
 }
 
 int32_t mg_backward(int32_t root)
@@ -61,24 +176,26 @@ int32_t mg_backward(int32_t root)
     const uint16_t epoch = store.epoch;
     nodes[root].grad = 1.0;
 
+    /* The nodes to visit, in tape order (visited last to first): the small
+     * graph's, sorted, or the whole tape below the root, where the marks tell
+     * which nodes to visit. */
+    const int32_t *order = store.tape;
+    int32_t last = nodes[root].pos;
     int32_t count = find_graph(root, store.tape_len / 16, epoch);
     if (count >= 0) {
-        int32_t *pos = store.todo;
+        int32_t *found = store.todo;
         for (int32_t i = 0; i < count; i++)
-            pos[i] = nodes[pos[i]].pos;
-        qsort(pos, (size_t)count, sizeof(int32_t), later_first);
+            found[i] = nodes[found[i]].pos;
+        qsort(found, (size_t)count, sizeof(int32_t), earlier_first);
         for (int32_t i = 0; i < count; i++)
-            op_backward(nodes, &nodes[store.tape[pos[i]]]);
-    } else {
-        for (int32_t i = nodes[root].pos; i >= 0; i--) {
-            Node *n = &nodes[store.tape[i]];
-            if (n->mark != epoch)
-                continue; /* not reached from the root (or freed) */
-            op_backward(nodes, n);
-            const int32_t *k = node_kids(n);
-            for (int32_t j = 0; j < n->nkids; j++)
-                nodes[k[j]].mark = epoch;
-        }
+            found[i] = store.tape[found[i]];
+        order = found;
+        last = count - 1;
+    }
+    for (int32_t i = last; i >= 0; i--) {
+        const Node *n = &nodes[order[i]];
+        if (n->mark == epoch) /* else not reached from the root (or freed) */
+            node_backward(nodes, n, epoch);
     }
     store_unlock();
     return 0;

@@ -1,17 +1,16 @@
-/* ops.c - the op table: for each op kind, a forward that computes a node's
- * data from its children and a backward that adds the node's grad, times the
- * local derivative, into its children's grads.
+/* ops.c - the forward half of every op, and the calls that make nodes: the
+ * op table gives each op kind its number of children and its forward, which
+ * computes a node's data from its children (each op's backward is in
+ * backward.c, beside the pass that runs it).
  *
  * Forward results follow Python's float arithmetic and `math` module to the
  * bit, including which inputs are errors, so the facade raises what the
- * pure-Python reference raises. Backward never fails: like PyTorch, it gives
- * inf or nan where a derivative does not exist. */
+ * pure-Python reference raises. */
 #include <errno.h>
 #include <math.h>
 #include "store.h"
 
 typedef int (*forward_fn)(const Node *nodes, Node *n);
-typedef void (*backward_fn)(Node *nodes, const Node *n);
 
 /* ---- forward: return 0 or an MG_E* code ---- */
 
@@ -175,110 +174,22 @@ static int neuron_forward(const Node *nodes, Node *n)
     return 0;
 }
 
-/* ---- backward ---- */
-
-static void leaf_backward(Node *nodes, const Node *n)
-{
-    (void)nodes;
-    (void)n;
-}
-
-static void add_backward(Node *nodes, const Node *n)
-{
-    nodes[n->kids.pair[0]].grad += n->grad;
-    if (n->nkids == 2)
-        nodes[n->kids.pair[1]].grad += n->grad;
-}
-
-static void mul_backward(Node *nodes, const Node *n)
-{
-    Node *a = &nodes[n->kids.pair[0]];
-    if (n->nkids == 2) {
-        Node *b = &nodes[n->kids.pair[1]];
-        a->grad += b->data * n->grad;
-        b->grad += a->data * n->grad;
-    } else {
-        a->grad += n->arg * n->grad;
-    }
-}
-
-static void pow_backward(Node *nodes, const Node *n)
-{
-    Node *a = &nodes[n->kids.pair[0]];
-    double k = n->arg;
-    if (k == 0.0) /* x ** 0 is constant: no gradient (not 0 * x ** -1, nan at 0) */
-        return;
-    /* pow(x, 1) is x exactly, and x ** 2 is common enough to skip libm's pow for */
-    double x_k1 = k == 2.0 ? a->data : pow(a->data, k - 1.0);
-    a->grad += (k * x_k1) * n->grad;
-}
-
-static void neg_backward(Node *nodes, const Node *n)
-{
-    nodes[n->kids.pair[0]].grad += -n->grad;
-}
-
-static void relu_backward(Node *nodes, const Node *n)
-{
-    nodes[n->kids.pair[0]].grad += (double)(n->data > 0.0) * n->grad;
-}
-
-static void tanh_backward(Node *nodes, const Node *n)
-{
-    nodes[n->kids.pair[0]].grad += (1.0 - n->data * n->data) * n->grad;
-}
-
-static void exp_backward(Node *nodes, const Node *n)
-{
-    nodes[n->kids.pair[0]].grad += n->data * n->grad;
-}
-
-static void log_backward(Node *nodes, const Node *n)
-{
-    Node *a = &nodes[n->kids.pair[0]];
-    a->grad += n->grad / a->data;
-}
-
-static void sigmoid_backward(Node *nodes, const Node *n)
-{
-    nodes[n->kids.pair[0]].grad += (n->data * (1.0 - n->data)) * n->grad;
-}
-
-static void neuron_backward(Node *nodes, const Node *n)
-{
-    const int32_t *k = node_kids(n);
-    int32_t m = (n->nkids - 1) / 2;
-    double g = n->arg != 0.0 ? (double)(n->data > 0.0) * n->grad : n->grad;
-    for (int32_t i = 0; i < m; i++) {
-        Node *x = &nodes[k[i]], *w = &nodes[k[m + i]];
-        w->grad += x->data * g;
-        x->grad += w->data * g;
-    }
-    nodes[k[2 * m]].grad += g;
-}
-
 static const struct {
     int arity; /* children mg_op takes: 1, 2 (1 or 2 for binary ops), 0 for leaves, -1 not via mg_op */
     forward_fn forward;
-    backward_fn backward;
 } OPS[MG_NUM_OPS] = {
-    [MG_LEAF] = {0, leaf_forward, leaf_backward},
-    [MG_ADD] = {2, add_forward, add_backward},
-    [MG_MUL] = {2, mul_forward, mul_backward},
-    [MG_POW] = {1, pow_forward, pow_backward},
-    [MG_NEG] = {1, neg_forward, neg_backward},
-    [MG_RELU] = {1, relu_forward, relu_backward},
-    [MG_TANH] = {1, tanh_forward, tanh_backward},
-    [MG_EXP] = {1, exp_forward, exp_backward},
-    [MG_LOG] = {1, log_forward, log_backward},
-    [MG_SIGMOID] = {1, sigmoid_forward, sigmoid_backward},
-    [MG_NEURON] = {-1, neuron_forward, neuron_backward},
+    [MG_LEAF] = {0, leaf_forward},
+    [MG_ADD] = {2, add_forward},
+    [MG_MUL] = {2, mul_forward},
+    [MG_POW] = {1, pow_forward},
+    [MG_NEG] = {1, neg_forward},
+    [MG_RELU] = {1, relu_forward},
+    [MG_TANH] = {1, tanh_forward},
+    [MG_EXP] = {1, exp_forward},
+    [MG_LOG] = {1, log_forward},
+    [MG_SIGMOID] = {1, sigmoid_forward},
+    [MG_NEURON] = {-1, neuron_forward},
 };
-
-void op_backward(Node *nodes, const Node *n)
-{
-    OPS[n->op].backward(nodes, n);
-}
 
 /* ---- making nodes ---- */
 

@@ -1,5 +1,5 @@
-/* store.h - the node store: one growable array of nodes, shared by the op
- * table (ops.c) and the backward pass (backward.c). Internal to csrc/. */
+/* store.h - the node store: one growable array of nodes, shared by the
+ * forward ops (ops.c) and the backward pass (backward.c). Internal to csrc/. */
 #ifndef MG_STORE_H
 #define MG_STORE_H
 
@@ -69,8 +69,5 @@ static inline int32_t *node_kids_mut(Node *n)
 {
     return n->nkids > 2 ? n->kids.list : n->kids.pair;
 }
-
-/* The op table's halves, for backward.c. */
-void op_backward(Node *nodes, const Node *n);
 
 #endif
