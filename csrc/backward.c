@@ -36,29 +36,29 @@ static inline void pass_on(Node *kid, double d, uint16_t epoch)
 static void add_backward(Node *nodes, const Node *n, uint16_t epoch)
 {
     double g = n->grad;
-    pass_on(&nodes[n->kids.pair[0]], g, epoch);
+    pass_on(&nodes[n->first], g, epoch);
     if (n->nkids == 2)
-        pass_on(&nodes[n->kids.pair[1]], g, epoch);
+        pass_on(&nodes[n->u.second], g, epoch);
 }
 
 static void mul_backward(Node *nodes, const Node *n, uint16_t epoch)
 {
-    Node *a = &nodes[n->kids.pair[0]];
+    Node *a = &nodes[n->first];
     double g = n->grad;
     if (n->nkids == 2) {
-        Node *b = &nodes[n->kids.pair[1]];
+        Node *b = &nodes[n->u.second];
         double a_data = a->data; /* before a's grad changes: a and b may be one node */
         pass_on(a, b->data * g, epoch);
         pass_on(b, a_data * g, epoch);
     } else {
-        pass_on(a, n->arg * g, epoch);
+        pass_on(a, n->u.arg * g, epoch);
     }
 }
 
 static void pow_backward(Node *nodes, const Node *n, uint16_t epoch)
 {
-    Node *a = &nodes[n->kids.pair[0]];
-    double k = n->arg;
+    Node *a = &nodes[n->first];
+    double k = n->u.arg;
     if (k == 0.0) { /* x ** 0 is constant: no gradient (not 0 * x ** -1, nan at 0) */
         a->mark = epoch;
         return;
@@ -70,41 +70,41 @@ static void pow_backward(Node *nodes, const Node *n, uint16_t epoch)
 
 static void neg_backward(Node *nodes, const Node *n, uint16_t epoch)
 {
-    pass_on(&nodes[n->kids.pair[0]], -n->grad, epoch);
+    pass_on(&nodes[n->first], -n->grad, epoch);
 }
 
 static void relu_backward(Node *nodes, const Node *n, uint16_t epoch)
 {
-    pass_on(&nodes[n->kids.pair[0]], (double)(n->data > 0.0) * n->grad, epoch);
+    pass_on(&nodes[n->first], (double)(n->data > 0.0) * n->grad, epoch);
 }
 
 static void tanh_backward(Node *nodes, const Node *n, uint16_t epoch)
 {
-    pass_on(&nodes[n->kids.pair[0]], (1.0 - n->data * n->data) * n->grad, epoch);
+    pass_on(&nodes[n->first], (1.0 - n->data * n->data) * n->grad, epoch);
 }
 
 static void exp_backward(Node *nodes, const Node *n, uint16_t epoch)
 {
-    pass_on(&nodes[n->kids.pair[0]], n->data * n->grad, epoch);
+    pass_on(&nodes[n->first], n->data * n->grad, epoch);
 }
 
 static void log_backward(Node *nodes, const Node *n, uint16_t epoch)
 {
-    Node *a = &nodes[n->kids.pair[0]];
+    Node *a = &nodes[n->first];
     pass_on(a, n->grad / a->data, epoch);
 }
 
 static void sigmoid_backward(Node *nodes, const Node *n, uint16_t epoch)
 {
-    pass_on(&nodes[n->kids.pair[0]], (n->data * (1.0 - n->data)) * n->grad, epoch);
+    pass_on(&nodes[n->first], (n->data * (1.0 - n->data)) * n->grad, epoch);
 }
 
 /* Kids x[0..m), w[0..m), b, as in ops.c's neuron_forward. */
 static void neuron_backward(Node *nodes, const Node *n, uint16_t epoch)
 {
-    const int32_t *k = node_kids(n);
-    int32_t m = (n->nkids - 1) / 2;
-    double g = n->arg != 0.0 ? (double)(n->data > 0.0) * n->grad : n->grad;
+    const int32_t *k = n->u.list;
+    int32_t m = (n->first - 1) / 2;
+    double g = n->op == MG_NEURON_RELU ? (double)(n->data > 0.0) * n->grad : n->grad;
     for (int32_t i = 0; i < m; i++) {
         Node *x = &nodes[k[i]], *w = &nodes[k[m + i]];
         pass_on(w, x->data * g, epoch);
@@ -125,7 +125,8 @@ static void node_backward(Node *nodes, const Node *n, uint16_t epoch)
     case MG_EXP: exp_backward(nodes, n, epoch); break;
     case MG_LOG: log_backward(nodes, n, epoch); break;
     case MG_SIGMOID: sigmoid_backward(nodes, n, epoch); break;
-    case MG_NEURON: neuron_backward(nodes, n, epoch); break;
+    case MG_NEURON:
+    case MG_NEURON_RELU: neuron_backward(nodes, n, epoch); break;
     default: break; /* a leaf has no children */
     }
 }
@@ -142,12 +143,13 @@ static int32_t find_graph(int32_t root, int32_t most, uint16_t epoch)
         if (count > most)
             return -1;
         const Node *n = &nodes[found[seen++]];
-        const int32_t *k = node_kids(n);
-        for (int32_t j = 0; j < n->nkids; j++)
-            if (nodes[k[j]].mark != epoch) {
-                nodes[k[j]].mark = epoch;
-                found[count++] = k[j];
+        for (int32_t j = 0; j < node_nkids(n); j++) {
+            int32_t k = node_kid(n, j);
+            if (nodes[k].mark != epoch) {
+                nodes[k].mark = epoch;
+                found[count++] = k;
             }
+        }
     }
     return count;
 }
@@ -180,12 +182,12 @@ int32_t mg_backward(int32_t root)
      * graph's, sorted, or the whole tape below the root, where the marks tell
      * which nodes to visit. */
     const int32_t *order = store.tape;
-    int32_t last = nodes[root].pos;
+    int32_t last = store.pos[root];
     int32_t count = find_graph(root, store.tape_len / 16, epoch);
     if (count >= 0) {
         int32_t *found = store.todo;
         for (int32_t i = 0; i < count; i++)
-            found[i] = nodes[found[i]].pos;
+            found[i] = store.pos[found[i]];
         qsort(found, (size_t)count, sizeof(int32_t), earlier_first);
         for (int32_t i = 0; i < count; i++)
             found[i] = store.tape[found[i]];

@@ -35,7 +35,8 @@ enum {
     MG_EXP,
     MG_LOG,
     MG_SIGMOID,
-    MG_NEURON,      /* act(b + w0*x0 + w1*x1 + ...): kids x[n], w[n], b; arg 1 = ReLU, 0 = linear */
+    MG_NEURON,      /* b + w0*x0 + w1*x1 + ...: kids x[n], w[n], b (one node per neuron of a Layer) */
+    MG_NEURON_RELU, /* the same, then ReLU */
     MG_NUM_OPS
 };
 

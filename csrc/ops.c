@@ -17,19 +17,19 @@ typedef int (*forward_fn)(const Node *nodes, Node *n);
 static int leaf_forward(const Node *nodes, Node *n)
 {
     (void)nodes;
-    n->data = n->arg;
+    n->data = n->u.arg;
     return 0;
 }
 
 /* A binary op's right operand: the second child, or the constant. */
 static double right(const Node *nodes, const Node *n)
 {
-    return n->nkids == 2 ? nodes[n->kids.pair[1]].data : n->arg;
+    return n->nkids == 2 ? nodes[n->u.second].data : n->u.arg;
 }
 
 static double left(const Node *nodes, const Node *n)
 {
-    return nodes[n->kids.pair[0]].data;
+    return nodes[n->first].data;
 }
 
 static int add_forward(const Node *nodes, Node *n)
@@ -54,7 +54,7 @@ static int is_odd_integer(double k)
  * negative base and a fractional exponent; we, like math.pow, say ValueError). */
 static int pow_forward(const Node *nodes, Node *n)
 {
-    double x = left(nodes, n), k = n->arg;
+    double x = left(nodes, n), k = n->u.arg;
     int negate = 0;
     if (k == 0.0) {
         n->data = 1.0;
@@ -160,17 +160,17 @@ static int sigmoid_forward(const Node *nodes, Node *n)
     return 0;
 }
 
-/* Kids are x[0..m), w[0..m), b with m = (nkids - 1) / 2. The sum runs in
+/* Kids are x[0..m), w[0..m), b with m = (first - 1) / 2. The sum runs in
  * micrograd's order, b + w0*x0 + w1*x1 + ..., so data is bit-identical to
  * the unfused graph. */
 static int neuron_forward(const Node *nodes, Node *n)
 {
-    const int32_t *k = node_kids(n);
-    int32_t m = (n->nkids - 1) / 2;
+    const int32_t *k = n->u.list;
+    int32_t m = (n->first - 1) / 2;
     double act = nodes[k[2 * m]].data;
     for (int32_t i = 0; i < m; i++)
         act = act + nodes[k[m + i]].data * nodes[k[i]].data;
-    n->data = (n->arg != 0.0 && act < 0.0) ? 0.0 : act;
+    n->data = (n->op == MG_NEURON_RELU && act < 0.0) ? 0.0 : act;
     return 0;
 }
 
@@ -189,6 +189,7 @@ static const struct {
     [MG_LOG] = {1, log_forward},
     [MG_SIGMOID] = {1, sigmoid_forward},
     [MG_NEURON] = {-1, neuron_forward},
+    [MG_NEURON_RELU] = {-1, neuron_forward},
 };
 
 /* ---- making nodes ---- */
@@ -207,9 +208,11 @@ int32_t mg_op(int op, int32_t a, int32_t b, double arg)
     if (id < 0)
         goto done;
     Node *n = &store.nodes[id];
-    n->arg = arg;
-    n->kids.pair[0] = a;
-    n->kids.pair[1] = nkids == 2 ? b : -1;
+    n->first = a;
+    if (nkids == 2)
+        n->u.second = b;
+    else
+        n->u.arg = arg;
     int err = OPS[op].forward(store.nodes, n);
     if (err) {
         node_unmake(id);
@@ -240,19 +243,18 @@ int32_t mg_layer(int32_t nin, const int32_t *x, int32_t nout, const int32_t *w,
             err = MG_EINVAL;
     int32_t made = 0;
     for (; made < nout && !err; made++) {
-        int32_t id = node_new(MG_NEURON, 2 * nin + 1);
+        int32_t id = node_new(relu ? MG_NEURON_RELU : MG_NEURON, 2 * nin + 1);
         if (id < 0) {
             err = id;
             break;
         }
         Node *n = &store.nodes[id];
-        int32_t *k = node_kids_mut(n);
+        int32_t *k = n->u.list;
         for (int32_t i = 0; i < nin; i++) {
             k[i] = x[i];
             k[nin + i] = w[(int64_t)made * nin + i];
         }
         k[2 * nin] = b[made];
-        n->arg = relu ? 1.0 : 0.0;
         neuron_forward(store.nodes, n);
         node_hold_kids(n);
         out[made] = id;

@@ -35,14 +35,13 @@ static int grow(void)
         cap = INT32_MAX;
     /* Nodes last: a failure before them leaves the arrays larger than needed,
      * never smaller than the nodes. */
-    int32_t *tape = realloc(store.tape, (size_t)cap * sizeof(int32_t));
-    if (!tape)
-        return MG_ENOMEM;
-    store.tape = tape;
-    int32_t *todo = realloc(store.todo, (size_t)cap * sizeof(int32_t));
-    if (!todo)
-        return MG_ENOMEM;
-    store.todo = todo;
+    int32_t **arrays[] = { &store.refs, &store.pos, &store.tape, &store.todo };
+    for (int i = 0; i < 4; i++) {
+        int32_t *a = realloc(*arrays[i], (size_t)cap * sizeof(int32_t));
+        if (!a)
+            return MG_ENOMEM;
+        *arrays[i] = a;
+    }
     Node *nodes = realloc(store.nodes, (size_t)cap * sizeof(Node));
     if (!nodes)
         return MG_ENOMEM;
@@ -55,17 +54,17 @@ void tape_compact(void)
 {
     int32_t kept = 0;
     for (int32_t i = 0; i < store.tape_len; i++) {
-        Node *n = &store.nodes[store.tape[i]];
-        if (n->op != MG_FREE) {
-            n->pos = kept;
-            store.tape[kept++] = store.tape[i];
+        int32_t id = store.tape[i];
+        if (store.nodes[id].op != MG_FREE) {
+            store.pos[id] = kept;
+            store.tape[kept++] = id;
         }
     }
     store.tape_len = kept;
     while (store.pending_head >= 0) {
         int32_t id = store.pending_head;
-        store.pending_head = store.nodes[id].kids.pair[0];
-        store.nodes[id].kids.pair[0] = store.free_head;
+        store.pending_head = store.nodes[id].first;
+        store.nodes[id].first = store.free_head;
         store.free_head = id;
     }
 }
@@ -83,7 +82,7 @@ static int32_t take_slot(void)
     }
     if (store.free_head >= 0) {
         int32_t id = store.free_head;
-        store.free_head = store.nodes[id].kids.pair[0];
+        store.free_head = store.nodes[id].first;
         return id;
     }
     return store.top++;
@@ -110,30 +109,31 @@ int32_t node_new(int op, int32_t nkids)
         return MG_ENOMEM;
     }
     Node *n = &store.nodes[id];
-    n->pos = store.tape_len;
-    store.tape[store.tape_len++] = id;
     n->data = 0.0;
     n->grad = 0.0;
-    n->arg = 0.0;
-    n->nkids = nkids;
+    n->u.arg = 0.0;
     if (list) {
-        n->kids.list = list;
+        n->u.list = list;
+        n->first = nkids;
+        n->nkids = KIDS_IN_LIST;
         store.list_bytes += (int64_t)nkids * (int64_t)sizeof(int32_t);
     } else {
-        n->kids.pair[0] = n->kids.pair[1] = -1;
+        n->first = -1;
+        n->nkids = (uint8_t)nkids;
     }
-    n->refs = 1;
-    n->mark = 0;
     n->op = (uint8_t)op;
+    n->mark = 0;
+    store.refs[id] = 1;
+    store.pos[id] = store.tape_len;
+    store.tape[store.tape_len++] = id;
     store.live++;
     return id;
 }
 
 void node_hold_kids(const Node *n)
 {
-    const int32_t *k = node_kids(n);
-    for (int32_t i = 0; i < n->nkids; i++)
-        store.nodes[k[i]].refs++;
+    for (int32_t j = 0; j < node_nkids(n); j++)
+        store.refs[node_kid(n, j)]++;
 }
 
 /* Free the slot (reusable once the tape is compacted); the caller has dealt
@@ -141,14 +141,14 @@ void node_hold_kids(const Node *n)
 static void put_back(int32_t id)
 {
     Node *n = &store.nodes[id];
-    if (n->nkids > 2) {
-        store.list_bytes -= (int64_t)n->nkids * (int64_t)sizeof(int32_t);
-        free(n->kids.list);
+    if (n->nkids == KIDS_IN_LIST) {
+        store.list_bytes -= (int64_t)n->first * (int64_t)sizeof(int32_t);
+        free(n->u.list);
     }
     n->op = MG_FREE;
     n->nkids = 0;
-    n->refs = 0;
-    n->kids.pair[0] = store.pending_head;
+    store.refs[id] = 0;
+    n->first = store.pending_head;
     store.pending_head = id;
     store.live--;
 }
@@ -160,19 +160,21 @@ void node_unmake(int32_t id)
 
 void node_drop(int32_t id)
 {
-    if (--store.nodes[id].refs > 0)
+    if (--store.refs[id] > 0)
         return;
     /* Each node enters `todo` once, when its count reaches zero, so the
      * worklist fits in one entry per slot; no recursion, however deep. */
     int32_t count = 0;
     store.todo[count++] = id;
     while (count > 0) {
-        Node *n = &store.nodes[store.todo[--count]];
-        const int32_t *k = node_kids(n);
-        for (int32_t i = 0; i < n->nkids; i++)
-            if (--store.nodes[k[i]].refs == 0)
-                store.todo[count++] = k[i];
-        put_back((int32_t)(n - store.nodes));
+        int32_t dead = store.todo[--count];
+        const Node *n = &store.nodes[dead];
+        for (int32_t j = 0; j < node_nkids(n); j++) {
+            int32_t k = node_kid(n, j);
+            if (--store.refs[k] == 0)
+                store.todo[count++] = k;
+        }
+        put_back(dead);
     }
 }
 
@@ -224,8 +226,8 @@ int32_t mg_node_info(int32_t id, mg_info *out)
     if (node_is_live(id)) {
         const Node *n = &store.nodes[id];
         out->op = n->op;
-        out->arg = n->arg;
-        out->nkids = n->nkids;
+        out->arg = node_nkids(n) == 1 ? n->u.arg : 0.0;
+        out->nkids = node_nkids(n);
         err = 0;
     }
     store_unlock();
@@ -236,14 +238,13 @@ int32_t mg_kids(int32_t id, int32_t *out, int32_t cap)
 {
     store_lock();
     int32_t count = MG_EINVAL;
-    if (node_is_live(id) && store.nodes[id].nkids <= cap) {
+    if (node_is_live(id) && node_nkids(&store.nodes[id]) <= cap) {
         const Node *n = &store.nodes[id];
-        const int32_t *k = node_kids(n);
-        for (int32_t i = 0; i < n->nkids; i++) {
-            out[i] = k[i];
-            store.nodes[k[i]].refs++;
+        count = node_nkids(n);
+        for (int32_t j = 0; j < count; j++) {
+            out[j] = node_kid(n, j);
+            store.refs[out[j]]++;
         }
-        count = n->nkids;
     }
     store_unlock();
     return count;
@@ -255,7 +256,7 @@ void mg_get_stats(mg_stats *out)
     out->live_nodes = store.live;
     out->capacity_nodes = store.capacity;
     out->node_limit = store.node_limit;
-    out->bytes = (int64_t)store.capacity * (int64_t)(sizeof(Node) + 2 * sizeof(int32_t))
+    out->bytes = (int64_t)store.capacity * (int64_t)(sizeof(Node) + 4 * sizeof(int32_t))
                + store.list_bytes;
     store_unlock();
 }

@@ -6,23 +6,31 @@
 #include <stdint.h>
 #include "micrograd.h"
 
+/* 32 bytes, two to a cache line: the backward pass streams through every node
+ * of a big graph, so its speed is mostly how many bytes a node takes. What
+ * only making and freeing nodes need (reference counts, tape positions) is
+ * kept in arrays of its own. */
 typedef struct {
     double data;
     double grad;
-    double arg;          /* the op's number: pow's exponent, the constant of x + 2, a leaf's value */
     union {
-        int32_t pair[2]; /* up to two children inline (the common case) */
-        int32_t *list;   /* a fused neuron's children, when nkids > 2 */
-    } kids;              /* a free slot keeps the next free id in pair[0] */
-    int32_t nkids;
-    int32_t refs;        /* Python Values holding this node + parent nodes using it */
-    int32_t pos;         /* where the node is on the tape */
-    uint16_t mark;       /* == store.epoch once backward has found this node */
+        double arg;      /* x + c, x * c, x ** c: the number c (a leaf: its first data) */
+        int32_t second;  /* x + y, x * y: the second child */
+        int32_t *list;   /* a fused neuron: its children, x[m] w[m] b */
+    } u;
+    int32_t first;       /* the first child; a fused neuron: how many children;
+                          * a free slot: the next free slot */
     uint8_t op;
+    uint8_t nkids;       /* 0, 1, 2, or KIDS_IN_LIST (a fused neuron) */
+    uint16_t mark;       /* == store.epoch once backward has found this node */
 } Node;
+
+enum { KIDS_IN_LIST = 3 };
 
 typedef struct {
     Node *nodes;
+    int32_t *refs;       /* per slot: Python Values holding the node + parent nodes using it */
+    int32_t *pos;        /* per slot: where the node is on the tape */
     int32_t capacity;    /* slots allocated */
     int32_t top;         /* slots [0, top) have been handed out at least once */
     int32_t free_head;   /* a slot ready for reuse, -1 if none */
@@ -46,7 +54,7 @@ extern Store store;
 void store_lock(void);
 void store_unlock(void);
 
-/* A new node with room for nkids children, held once (by the Value the
+/* A new node with room for nkids children (more than 2: a fused neuron), held once (by the Value the
  * caller makes for it); returns its id or MG_ENOMEM. The caller fills in the
  * kids and calls node_hold_kids, or node_unmake to give the slot back. */
 int32_t node_new(int op, int32_t nkids);
@@ -60,14 +68,17 @@ int node_is_live(int32_t id);
  * make their slots reusable. */
 void tape_compact(void);
 
-static inline const int32_t *node_kids(const Node *n)
+static inline int32_t node_nkids(const Node *n)
 {
-    return n->nkids > 2 ? n->kids.list : n->kids.pair;
+    return n->nkids == KIDS_IN_LIST ? n->first : n->nkids;
 }
 
-static inline int32_t *node_kids_mut(Node *n)
+/* Child j of n, 0 <= j < node_nkids(n). */
+static inline int32_t node_kid(const Node *n, int32_t j)
 {
-    return n->nkids > 2 ? n->kids.list : n->kids.pair;
+    if (n->nkids == KIDS_IN_LIST)
+        return n->u.list[j];
+    return j == 0 ? n->first : n->u.second;
 }
 
 #endif

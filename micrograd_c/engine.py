@@ -23,7 +23,7 @@ _ERRORS = {
 }
 _LABELS = {lib.MG_LEAF: "", lib.MG_ADD: "+", lib.MG_MUL: "*", lib.MG_NEG: "neg",
            lib.MG_RELU: "ReLU", lib.MG_TANH: "tanh", lib.MG_EXP: "exp", lib.MG_LOG: "log",
-           lib.MG_SIGMOID: "sigmoid"}
+           lib.MG_SIGMOID: "sigmoid", lib.MG_NEURON: "neuron", lib.MG_NEURON_RELU: "neuron-ReLU"}
 
 
 def _fail(code):
@@ -179,8 +179,6 @@ class Value:
         if info.op == lib.MG_POW:
             k = info.arg
             return f"**{int(k) if k.is_integer() else k}"
-        if info.op == lib.MG_NEURON:
-            return "neuron-ReLU" if info.arg else "neuron"
         return _LABELS[info.op]
 
     # A Value is its node: two Value objects for one node (say, the original
