@@ -40,6 +40,16 @@ enum {
     MG_NUM_OPS
 };
 
+/* micrograd's compositions, which mg_op makes in one call as the two nodes
+ * micrograd makes for them (arg: the constant): */
+enum {
+    MG_SUB = 64,    /* a - b  = a + (-b) */
+    MG_RSUB,        /* arg - a = (-a) + arg */
+    MG_DIV,         /* a / b  = a * b**-1 */
+    MG_RDIV,        /* arg / a = a**-1 * arg */
+    MG_NUM_RECIPES
+};
+
 typedef struct {
     int32_t op;
     int32_t nkids;
@@ -53,9 +63,9 @@ typedef struct {
     int64_t bytes;          /* memory the store holds: nodes, the tape, the worklist, fused kid lists */
 } mg_stats;
 
-/* Make a node: op applied to up to two children (-1 where absent) and arg.
- * The new node is held once, by the Python Value made for it; it holds its
- * children. */
+/* Make a node: op applied to up to two children (-1 where absent) and arg
+ * (or a composition's two nodes: then the outer one's id). The new node is
+ * held once, by the Python Value made for it; it holds its children. */
 int32_t mg_op(int op, int32_t a, int32_t b, double arg);
 
 /* Make one fused neuron node per output of a layer:

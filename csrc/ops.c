@@ -194,19 +194,16 @@ static const struct {
 
 /* ---- making nodes ---- */
 
-int32_t mg_op(int op, int32_t a, int32_t b, double arg)
+/* One node, with the lock held: op applied to a (and b, or the constant). */
+static int32_t make(int op, int32_t a, int32_t b, double arg)
 {
-    if (op <= MG_FREE || op >= MG_NUM_OPS || OPS[op].arity < 0)
-        return MG_EINVAL;
     int arity = OPS[op].arity;
     int32_t nkids = arity == 0 ? 0 : (arity == 2 && b >= 0) ? 2 : 1;
-    store_lock();
-    int32_t id = MG_EINVAL;
     if ((nkids >= 1 && !node_is_live(a)) || (nkids == 2 && !node_is_live(b)))
-        goto done;
-    id = node_new(op, nkids);
+        return MG_EINVAL;
+    int32_t id = node_new(op, nkids);
     if (id < 0)
-        goto done;
+        return id;
     Node *n = &store.nodes[id];
     n->first = a;
     if (nkids == 2)
@@ -216,11 +213,46 @@ int32_t mg_op(int op, int32_t a, int32_t b, double arg)
     int err = OPS[op].forward(store.nodes, n);
     if (err) {
         node_unmake(id);
-        id = err;
-    } else {
-        node_hold_kids(n);
+        return err;
     }
-done:
+    node_hold_kids(n);
+    return id;
+}
+
+/* micrograd's compositions: the inner node, made from b (or, with a
+ * constant, from a), then the outer one from a and it (or from it and the
+ * constant). */
+static const struct {
+    int inner;
+    double inner_arg;
+    int outer;
+} RECIPES[MG_NUM_RECIPES - MG_SUB] = {
+    [MG_SUB - MG_SUB] = {MG_NEG, 0.0, MG_ADD},    /* a + (-b) */
+    [MG_RSUB - MG_SUB] = {MG_NEG, 0.0, MG_ADD},   /* (-a) + arg */
+    [MG_DIV - MG_SUB] = {MG_POW, -1.0, MG_MUL},   /* a * b**-1 */
+    [MG_RDIV - MG_SUB] = {MG_POW, -1.0, MG_MUL},  /* a**-1 * arg */
+};
+
+int32_t mg_op(int op, int32_t a, int32_t b, double arg)
+{
+    int recipe = op >= MG_SUB && op < MG_NUM_RECIPES;
+    if (!recipe && (op <= MG_FREE || op >= MG_NUM_OPS || OPS[op].arity < 0))
+        return MG_EINVAL;
+    store_lock();
+    int32_t id;
+    if (recipe) {
+        int with_constant = op == MG_RSUB || op == MG_RDIV;
+        int r = op - MG_SUB;
+        int32_t inner = make(RECIPES[r].inner, with_constant ? a : b, -1, RECIPES[r].inner_arg);
+        id = inner;
+        if (inner >= 0) {
+            id = with_constant ? make(RECIPES[r].outer, inner, -1, arg)
+                               : make(RECIPES[r].outer, a, inner, 0.0);
+            node_drop(inner); /* held by its parent now, or freed if that failed */
+        }
+    } else {
+        id = make(op, a, b, arg);
+    }
     store_unlock();
     return id;
 }

@@ -14,6 +14,7 @@ from ._core import ffi as _ffi, lib
 _op = lib.mg_op
 _LEAF, _ADD, _MUL, _POW, _NEG = lib.MG_LEAF, lib.MG_ADD, lib.MG_MUL, lib.MG_POW, lib.MG_NEG
 _RELU, _TANH, _EXP, _LOG, _SIGMOID = lib.MG_RELU, lib.MG_TANH, lib.MG_EXP, lib.MG_LOG, lib.MG_SIGMOID
+_SUB, _RSUB, _DIV, _RDIV = lib.MG_SUB, lib.MG_RSUB, lib.MG_DIV, lib.MG_RDIV
 _ERRORS = {
     lib.MG_ENOMEM: (MemoryError, "out of memory for autograd nodes (see memory_stats())"),
     lib.MG_EDOMAIN: (ValueError, "math domain error"),
@@ -114,27 +115,30 @@ class Value:
     def sigmoid(self):
         return _made(_op(_SIGMOID, self._i, -1, 0.0))
 
-    # the rest are micrograd's own compositions, so results match it to the bit
+    # the rest are micrograd's own compositions, with the same nodes, so results
+    # match it to the bit; with two nodes, one C call makes both
     __radd__ = __add__
     __rmul__ = __mul__
 
     def __sub__(self, other):  # self + (-other)
         if isinstance(other, Value):
-            return self + (-other)
+            return _made(_op(_SUB, self._i, other._i, 0.0))
         c = _const(other)
-        return NotImplemented if c is None else self + (-c)
+        return NotImplemented if c is None else _made(_op(_ADD, self._i, -1, -c))
 
     def __rsub__(self, other):  # other + (-self)
-        return -self + other
+        c = _const(other)
+        return NotImplemented if c is None else _made(_op(_RSUB, self._i, -1, c))
 
     def __truediv__(self, other):  # self * other**-1
         if isinstance(other, Value):
-            return self * other**-1
+            return _made(_op(_DIV, self._i, other._i, 0.0))
         c = _const(other)
-        return NotImplemented if c is None else self * c**-1
+        return NotImplemented if c is None else _made(_op(_MUL, self._i, -1, c**-1))
 
     def __rtruediv__(self, other):  # other * self**-1
-        return self**-1 * other
+        c = _const(other)
+        return NotImplemented if c is None else _made(_op(_RDIV, self._i, -1, c))
 
     def backward(self):
         err = lib.mg_backward(self._i)

@@ -62,6 +62,21 @@ def test_the_op_past_the_cap_raises_and_changes_nothing(limit):
     assert state([a, b, c, e]) == state([ra, rb, rc, re])
 
 
+@pytest.mark.parametrize("name, op", [("a - b", lambda a, b: a - b), ("1 - a", lambda a, b: 1.0 - a),
+                                      ("a / b", lambda a, b: a / b), ("1 / a", lambda a, b: 1.0 / a)])
+def test_a_two_node_op_with_room_for_one_makes_neither(limit, name, op):
+    # micrograd makes two nodes for these (a + (-b), a * b**-1): one C call makes both, and
+    # when the second does not fit, the first is freed again
+    a, b = Value(2.0), Value(-4.0)
+    limit(live() + 1)
+    with pytest.raises(MemoryError):
+        op(a, b)
+    assert live() == micrograd_c.memory_stats()["node_limit"] - 1
+    limit(live() + 2)
+    r = reference.Value
+    assert op(a, b).data == op(r(2.0), r(-4.0)).data
+
+
 def test_a_layer_past_the_cap_makes_none_of_its_neurons(limit):
     layer = nn.Layer(3, 4)
     x = [Value(1.0), Value(-2.0), Value(0.5)]
