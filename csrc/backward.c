@@ -25,108 +25,111 @@
 #include <stdlib.h>
 #include "store.h"
 
+/* What every op's backward needs: the nodes (read only), the grads it adds
+ * to, and the marks that say which nodes the root reaches. */
+typedef struct {
+    const Node *nodes;
+    double *grad;
+    uint16_t *mark;
+    uint16_t epoch;
+} Pass;
+
 /* Add d to a child's grad, and mark the child reached so the pass visits it. */
-static inline void pass_on(Node *kid, double d, uint16_t epoch)
+static inline void pass_on(const Pass *p, int32_t kid, double d)
 {
-    kid->grad += d;
-    kid->mark = epoch;
+    p->grad[kid] += d;
+    p->mark[kid] = p->epoch;
 }
 
-/* A binary op's children: the left one, and the right one or the constant. */
-static void add_backward(Node *nodes, const Node *n, uint16_t epoch)
+/* g is the node's grad. A binary op's children: the first one, and the
+ * second one or the constant. */
+static void add_backward(const Pass *p, const Node *n, double g)
 {
-    double g = n->grad;
-    pass_on(&nodes[n->first], g, epoch);
+    pass_on(p, n->first, g);
     if (n->nkids == 2)
-        pass_on(&nodes[n->u.second], g, epoch);
+        pass_on(p, n->u.second, g);
 }
 
-static void mul_backward(Node *nodes, const Node *n, uint16_t epoch)
+static void mul_backward(const Pass *p, const Node *n, double g)
 {
-    Node *a = &nodes[n->first];
-    double g = n->grad;
     if (n->nkids == 2) {
-        Node *b = &nodes[n->u.second];
-        double a_data = a->data; /* before a's grad changes: a and b may be one node */
-        pass_on(a, b->data * g, epoch);
-        pass_on(b, a_data * g, epoch);
+        pass_on(p, n->first, p->nodes[n->u.second].data * g);
+        pass_on(p, n->u.second, p->nodes[n->first].data * g);
     } else {
-        pass_on(a, n->u.arg * g, epoch);
+        pass_on(p, n->first, n->u.arg * g);
     }
 }
 
-static void pow_backward(Node *nodes, const Node *n, uint16_t epoch)
+static void pow_backward(const Pass *p, const Node *n, double g)
 {
-    Node *a = &nodes[n->first];
-    double k = n->u.arg;
+    double x = p->nodes[n->first].data, k = n->u.arg;
     if (k == 0.0) { /* x ** 0 is constant: no gradient (not 0 * x ** -1, nan at 0) */
-        a->mark = epoch;
+        p->mark[n->first] = p->epoch;
         return;
     }
     /* pow(x, 1) is x exactly, and x ** 2 is common enough to skip libm's pow for */
-    double x_k1 = k == 2.0 ? a->data : pow(a->data, k - 1.0);
-    pass_on(a, (k * x_k1) * n->grad, epoch);
+    double x_k1 = k == 2.0 ? x : pow(x, k - 1.0);
+    pass_on(p, n->first, (k * x_k1) * g);
 }
 
-static void neg_backward(Node *nodes, const Node *n, uint16_t epoch)
+static void neg_backward(const Pass *p, const Node *n, double g)
 {
-    pass_on(&nodes[n->first], -n->grad, epoch);
+    pass_on(p, n->first, -g);
 }
 
-static void relu_backward(Node *nodes, const Node *n, uint16_t epoch)
+static void relu_backward(const Pass *p, const Node *n, double g)
 {
-    pass_on(&nodes[n->first], (double)(n->data > 0.0) * n->grad, epoch);
+    pass_on(p, n->first, (double)(n->data > 0.0) * g);
 }
 
-static void tanh_backward(Node *nodes, const Node *n, uint16_t epoch)
+static void tanh_backward(const Pass *p, const Node *n, double g)
 {
-    pass_on(&nodes[n->first], (1.0 - n->data * n->data) * n->grad, epoch);
+    pass_on(p, n->first, (1.0 - n->data * n->data) * g);
 }
 
-static void exp_backward(Node *nodes, const Node *n, uint16_t epoch)
+static void exp_backward(const Pass *p, const Node *n, double g)
 {
-    pass_on(&nodes[n->first], n->data * n->grad, epoch);
+    pass_on(p, n->first, n->data * g);
 }
 
-static void log_backward(Node *nodes, const Node *n, uint16_t epoch)
+static void log_backward(const Pass *p, const Node *n, double g)
 {
-    Node *a = &nodes[n->first];
-    pass_on(a, n->grad / a->data, epoch);
+    pass_on(p, n->first, g / p->nodes[n->first].data);
 }
 
-static void sigmoid_backward(Node *nodes, const Node *n, uint16_t epoch)
+static void sigmoid_backward(const Pass *p, const Node *n, double g)
 {
-    pass_on(&nodes[n->first], (n->data * (1.0 - n->data)) * n->grad, epoch);
+    pass_on(p, n->first, (n->data * (1.0 - n->data)) * g);
 }
 
 /* Kids x[0..m), w[0..m), b, as in ops.c's neuron_forward. */
-static void neuron_backward(Node *nodes, const Node *n, uint16_t epoch)
+static void neuron_backward(const Pass *p, const Node *n, double g)
 {
     const int32_t *k = n->u.list;
     int32_t m = (n->first - 1) / 2;
-    double g = n->op == MG_NEURON_RELU ? (double)(n->data > 0.0) * n->grad : n->grad;
+    if (n->op == MG_NEURON_RELU)
+        g = (double)(n->data > 0.0) * g;
     for (int32_t i = 0; i < m; i++) {
-        Node *x = &nodes[k[i]], *w = &nodes[k[m + i]];
-        pass_on(w, x->data * g, epoch);
-        pass_on(x, w->data * g, epoch);
+        pass_on(p, k[m + i], p->nodes[k[i]].data * g);
+        pass_on(p, k[i], p->nodes[k[m + i]].data * g);
     }
-    pass_on(&nodes[k[2 * m]], g, epoch);
+    pass_on(p, k[2 * m], g);
 }
 
-static void node_backward(Node *nodes, const Node *n, uint16_t epoch)
+static void node_backward(const Pass *p, const Node *n, double g)
 {
     switch ((int)n->op) {
-    case MG_ADD: add_backward(nodes, n, epoch); break;
-    case MG_MUL: mul_backward(nodes, n, epoch); break;
-    case MG_POW: pow_backward(nodes, n, epoch); break;
-    case MG_NEG: neg_backward(nodes, n, epoch); break;
-    case MG_RELU: relu_backward(nodes, n, epoch); break;
-    case MG_TANH: tanh_backward(nodes, n, epoch); break;
-    case MG_EXP: exp_backward(nodes, n, epoch); break;
-    case MG_LOG: log_backward(nodes, n, epoch); break;
-    case MG_SIGMOID: sigmoid_backward(nodes, n, epoch); break;
+    case MG_ADD: add_backward(p, n, g); break;
+    case MG_MUL: mul_backward(p, n, g); break;
+    case MG_POW: pow_backward(p, n, g); break;
+    case MG_NEG: neg_backward(p, n, g); break;
+    case MG_RELU: relu_backward(p, n, g); break;
+    case MG_TANH: tanh_backward(p, n, g); break;
+    case MG_EXP: exp_backward(p, n, g); break;
+    case MG_LOG: log_backward(p, n, g); break;
+    case MG_SIGMOID: sigmoid_backward(p, n, g); break;
     case MG_NEURON:
-    case MG_NEURON_RELU: neuron_backward(nodes, n, epoch); break;
+    case MG_NEURON_RELU: neuron_backward(p, n, g); break;
     default: break; /* a leaf has no children */
     }
 }
@@ -135,18 +138,18 @@ static void node_backward(Node *nodes, const Node *n, uint16_t epoch)
  * Returns how many, or -1 once there are more than `most`. */
 static int32_t find_graph(int32_t root, int32_t most, uint16_t epoch)
 {
-    Node *nodes = store.nodes;
+    uint16_t *mark = store.mark;
     int32_t *found = store.todo, seen = 0, count = 0;
-    nodes[root].mark = epoch;
+    mark[root] = epoch;
     found[count++] = root;
     while (seen < count) {
         if (count > most)
             return -1;
-        const Node *n = &nodes[found[seen++]];
+        const Node *n = &store.nodes[found[seen++]];
         for (int32_t j = 0; j < node_nkids(n); j++) {
             int32_t k = node_kid(n, j);
-            if (nodes[k].mark != epoch) {
-                nodes[k].mark = epoch;
+            if (mark[k] != epoch) {
+                mark[k] = epoch;
                 found[count++] = k;
             }
         }
@@ -169,21 +172,20 @@ int32_t mg_backward(int32_t root)
     }
     if (store.tape_len > 2 * (int64_t)store.live) /* mostly freed nodes: drop them first */
         tape_compact();
-    Node *nodes = store.nodes;
     if (++store.epoch == 0) { /* wrapped: old marks could look current */
         for (int32_t i = 0; i < store.top; i++)
-            nodes[i].mark = 0;
+            store.mark[i] = 0;
         store.epoch = 1;
     }
-    const uint16_t epoch = store.epoch;
-    nodes[root].grad = 1.0;
+    const Pass p = { store.nodes, store.grad, store.mark, store.epoch };
+    p.grad[root] = 1.0;
 
     /* The nodes to visit, in tape order (visited last to first): the small
      * graph's, sorted, or the whole tape below the root, where the marks tell
      * which nodes to visit. */
     const int32_t *order = store.tape;
     int32_t last = store.pos[root];
-    int32_t count = find_graph(root, store.tape_len / 16, epoch);
+    int32_t count = find_graph(root, store.tape_len / 16, p.epoch);
     if (count >= 0) {
         int32_t *found = store.todo;
         for (int32_t i = 0; i < count; i++)
@@ -195,9 +197,9 @@ int32_t mg_backward(int32_t root)
         last = count - 1;
     }
     for (int32_t i = last; i >= 0; i--) {
-        const Node *n = &nodes[order[i]];
-        if (n->mark == epoch) /* else not reached from the root (or freed) */
-            node_backward(nodes, n, epoch);
+        int32_t id = order[i];
+        if (p.mark[id] == p.epoch) /* else not reached from the root (or freed) */
+            node_backward(&p, &p.nodes[id], p.grad[id]);
     }
     store_unlock();
     return 0;

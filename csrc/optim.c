@@ -25,7 +25,7 @@ int32_t mg_sgd_step(int32_t n, const int32_t *ids, double *buf, int first,
     int32_t err = all_live(n, ids) ? 0 : MG_EINVAL; /* check all first: a step is all or nothing */
     for (int32_t i = 0; i < n && !err; i++) {
         Node *p = &store.nodes[ids[i]];
-        double d = p->grad;
+        double d = store.grad[ids[i]];
         if (weight_decay != 0.0)
             d = d + weight_decay * p->data;
         if (momentum != 0.0) {
@@ -50,7 +50,7 @@ int32_t mg_adam_step(int32_t n, const int32_t *ids, double *m, double *v, int32_
     int32_t err = all_live(n, ids) ? 0 : MG_EINVAL;
     for (int32_t i = 0; i < n && !err; i++) {
         Node *p = &store.nodes[ids[i]];
-        double g = p->grad;
+        double g = store.grad[ids[i]];
         if (weight_decay != 0.0)
             g = g + weight_decay * p->data;
         m[i] = beta1 * m[i] + (1.0 - beta1) * g;

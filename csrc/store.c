@@ -23,7 +23,7 @@ void store_lock(void) { pthread_mutex_lock(&lock); }
 void store_unlock(void) { pthread_mutex_unlock(&lock); }
 #endif
 
-/* More slots, and the tape and the free worklist with them. */
+/* More slots, and every per-slot array with them. */
 static int grow(void)
 {
     if (store.capacity == INT32_MAX)
@@ -42,6 +42,14 @@ static int grow(void)
             return MG_ENOMEM;
         *arrays[i] = a;
     }
+    double *grad = realloc(store.grad, (size_t)cap * sizeof(double));
+    if (!grad)
+        return MG_ENOMEM;
+    store.grad = grad;
+    uint16_t *mark = realloc(store.mark, (size_t)cap * sizeof(uint16_t));
+    if (!mark)
+        return MG_ENOMEM;
+    store.mark = mark;
     Node *nodes = realloc(store.nodes, (size_t)cap * sizeof(Node));
     if (!nodes)
         return MG_ENOMEM;
@@ -110,7 +118,6 @@ int32_t node_new(int op, int32_t nkids)
     }
     Node *n = &store.nodes[id];
     n->data = 0.0;
-    n->grad = 0.0;
     n->u.arg = 0.0;
     if (list) {
         n->u.list = list;
@@ -122,7 +129,8 @@ int32_t node_new(int op, int32_t nkids)
         n->nkids = (uint8_t)nkids;
     }
     n->op = (uint8_t)op;
-    n->mark = 0;
+    store.grad[id] = 0.0;
+    store.mark[id] = 0;
     store.refs[id] = 1;
     store.pos[id] = store.tape_len;
     store.tape[store.tape_len++] = id;
@@ -198,7 +206,7 @@ double mg_data(int32_t id)
 double mg_grad(int32_t id)
 {
     store_lock();
-    double x = node_is_live(id) ? store.nodes[id].grad : 0.0;
+    double x = node_is_live(id) ? store.grad[id] : 0.0;
     store_unlock();
     return x;
 }
@@ -215,7 +223,7 @@ void mg_set_grad(int32_t id, double x)
 {
     store_lock();
     if (node_is_live(id))
-        store.nodes[id].grad = x;
+        store.grad[id] = x;
     store_unlock();
 }
 
@@ -256,7 +264,7 @@ void mg_get_stats(mg_stats *out)
     out->live_nodes = store.live;
     out->capacity_nodes = store.capacity;
     out->node_limit = store.node_limit;
-    out->bytes = (int64_t)store.capacity * (int64_t)(sizeof(Node) + 4 * sizeof(int32_t))
+    out->bytes = (int64_t)store.capacity * (int64_t)(sizeof(Node) + sizeof(double) + sizeof(uint16_t) + 4 * sizeof(int32_t))
                + store.list_bytes;
     store_unlock();
 }
