@@ -69,19 +69,37 @@ def build(impl, n_ops, repeats, min_time):
     return dict(result, times=times, release_times=release_times)
 
 
+def autorange(call, repeats, min_time, between=lambda: None):
+    """The time of one call, `repeats` times: each the mean over enough calls to take min_time
+    (as timeit.autorange finds them), so that a fast implementation is timed over about as long
+    as a slow one, through the same ups and downs of a shared machine, not in one short moment.
+    `between` runs after each repeat, untimed. Returns the times and the calls per repeat."""
+    def timed(n):
+        t = now()
+        for _ in range(n):
+            call()
+        return now() - t
+
+    n = 1
+    while timed(n) < min_time * 1e9:
+        n *= 2
+    times = []
+    for _ in range(repeats):
+        times.append(timed(n) / n)
+        between()
+    return times, n
+
+
 def backward(impl, n_ops, repeats, min_time):
     """backward() on one graph, repeated (grads add up, the work is the same)."""
     before = impl.live_nodes()
     root, leaves, ops = build_graph(impl.Value, n_ops)
     nodes = impl.count_nodes(root, before)
-    times = []
-    for _ in range(repeats):
-        t = now()
-        impl.backward(root)
-        times.append(now() - t)
-        if len(times) == 1:  # then inner grads add up (in micrograd's engines, not in torch's)
-            check = [float(root.data), sum(float(v.grad) for v in leaves)]
-    return {"units": nodes, "nodes": nodes, "ops": ops, "check": check, "times": times}
+    impl.backward(root)  # then inner grads add up (in micrograd's engines, not in torch's)
+    check = [float(root.data), sum(float(v.grad) for v in leaves)]
+    times, n = autorange(lambda: impl.backward(root), repeats, min_time)
+    return {"units": nodes, "nodes": nodes, "ops": ops, "check": check, "times": times,
+            "calls_per_repeat": n}
 
 
 # ---- workload 3 and 4: micrograd's MLP ----
@@ -91,22 +109,14 @@ def mlp(impl, _, repeats, min_time):
     model = impl.MLP(2, [16, 16, 1])
     xrow = [0.5, -1.5]
 
-    def steps(n):
-        t = now()
-        for _ in range(n):
-            out = model(list(map(impl.Value, xrow)))
-            out.backward()
-        return now() - t, out
+    def step():
+        out = model(list(map(impl.Value, xrow)))
+        out.backward()
+        return out
 
-    _, out = steps(1)
+    out = step()
     check = [float(out.data)] + [float(p.grad) for p in model.parameters()]
-    n = 1  # as timeit.autorange: steps per repeat so that one repeat takes min_time
-    while steps(n)[0] < min_time * 1e9:
-        n *= 2
-    times = []
-    for _ in range(repeats):
-        times.append(steps(n)[0] / n)
-        impl.cleanup()
+    times, n = autorange(step, repeats, min_time, between=impl.cleanup)
     return {"units": 1, "steps_per_repeat": n, "check": check, "times": times}
 
 
@@ -135,17 +145,13 @@ def chain(impl, n, repeats, min_time):
     result = {"units": n, "nodes": n}
     if hasattr(impl, "memory_stats"):
         result["memory_stats"] = impl.memory_stats()
-    times = []
     try:
-        for _ in range(repeats):
-            t = now()
-            impl.backward(x)
-            times.append(now() - t)
-            if len(times) == 1:  # then inner grads add up (in micrograd's engines, not in torch's)
-                result["check"] = [float(x.data), float(leaf.grad)]
+        impl.backward(x)  # then inner grads add up (in micrograd's engines, not in torch's)
     except RecursionError as e:
         return dict(result, error=f"RecursionError: {e}")
-    return dict(result, times=times)
+    result["check"] = [float(x.data), float(leaf.grad)]
+    times, n = autorange(lambda: impl.backward(x), repeats, min_time)
+    return dict(result, times=times, calls_per_repeat=n)
 
 
 WORKLOADS = {"build": build, "backward": backward, "mlp": mlp, "moons": moons_step, "chain": chain}
