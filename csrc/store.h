@@ -1,5 +1,7 @@
-/* store.h - the node store: one growable array of nodes, shared by the
- * forward ops (ops.c) and the backward pass (backward.c). Internal to csrc/. */
+/* store.h - the node store: growable arrays with an entry per node slot (the
+ * nodes, their grads, backward marks, reference counts and tape positions)
+ * and the tape, shared by the forward ops (ops.c), the backward pass
+ * (backward.c) and the optimizers (optim.c). Internal to csrc/. */
 #ifndef MG_STORE_H
 #define MG_STORE_H
 
@@ -55,9 +57,10 @@ extern Store store;
 void store_lock(void);
 void store_unlock(void);
 
-/* A new node with room for nkids children (more than 2: a fused neuron), held once (by the Value the
- * caller makes for it); returns its id or MG_ENOMEM. The caller fills in the
- * kids and calls node_hold_kids, or node_unmake to give the slot back. */
+/* A new node with room for nkids children (more than 2: a fused neuron's
+ * list), held once (by the Value the caller makes for it); returns its id or
+ * MG_ENOMEM. The caller fills in the kids and calls node_hold_kids, or
+ * node_unmake to give the slot back. */
 int32_t node_new(int op, int32_t nkids);
 void node_hold_kids(const Node *n);
 void node_unmake(int32_t id);
