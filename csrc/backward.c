@@ -26,12 +26,16 @@
 #include "store.h"
 
 /* What every op's backward needs: the nodes (read only), the grads it adds
- * to, and the marks that say which nodes the root reaches. */
+ * to, the marks that say which nodes the root reaches, and for x ** k the
+ * slopes forward computed, which hold for nodes made since data was edited. */
 typedef struct {
     const Node *nodes;
     double *grad;
     uint16_t *mark;
     uint16_t epoch;
+    const double *pow_slope;
+    const int32_t *pos;
+    int32_t edited_from;
 } Pass;
 
 /* Add d to a child's grad, and mark the child reached so the pass visits it. */
@@ -62,14 +66,18 @@ static void mul_backward(const Pass *p, const Node *n, double g)
 
 static void pow_backward(const Pass *p, const Node *n, double g)
 {
-    double x = p->nodes[n->first].data, k = n->u.arg;
+    int32_t id = (int32_t)(n - p->nodes);
+    double k = n->u.arg;
     if (k == 0.0) { /* x ** 0 is constant: no gradient (not 0 * x ** -1, nan at 0) */
         p->mark[n->first] = p->epoch;
         return;
     }
-    /* pow(x, 1) is x exactly, and x ** 2 is common enough to skip libm's pow for */
-    double x_k1 = k == 2.0 ? x : pow(x, k - 1.0);
-    pass_on(p, n->first, (k * x_k1) * g);
+    /* libm's pow is slow, and would sit on the pass's chain of dependent
+     * adds: forward computed x ** (k - 1) already, from the same x unless
+     * data was edited since. */
+    double slope = p->pos[id] >= p->edited_from ? p->pow_slope[id]
+                                                : pow_slope(p->nodes[n->first].data, k);
+    pass_on(p, n->first, (k * slope) * g);
 }
 
 static void neg_backward(const Pass *p, const Node *n, double g)
@@ -177,7 +185,8 @@ int32_t mg_backward(int32_t root)
             store.mark[i] = 0;
         store.epoch = 1;
     }
-    const Pass p = { store.nodes, store.grad, store.mark, store.epoch };
+    const Pass p = { store.nodes, store.grad, store.mark, store.epoch,
+                     store.pow_slope, store.pos, store.edited_from };
     p.grad[root] = 1.0;
 
     /* The nodes to visit, in tape order (visited last to first): the small

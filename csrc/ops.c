@@ -56,6 +56,8 @@ static int pow_forward(const Node *nodes, Node *n)
 {
     double x = left(nodes, n), k = n->u.arg;
     int negate = 0;
+    if (k != 0.0) /* backward's factor, while x is at hand: see store.h */
+        store.pow_slope[n - nodes] = pow_slope(x, k);
     if (k == 0.0) {
         n->data = 1.0;
         return 0;

@@ -23,6 +23,8 @@ int32_t mg_sgd_step(int32_t n, const int32_t *ids, double *buf, int first,
         return MG_EINVAL;
     store_lock();
     int32_t err = all_live(n, ids) ? 0 : MG_EINVAL; /* check all first: a step is all or nothing */
+    if (!err)
+        data_edited();
     for (int32_t i = 0; i < n && !err; i++) {
         Node *p = &store.nodes[ids[i]];
         double d = store.grad[ids[i]];
@@ -48,6 +50,8 @@ int32_t mg_adam_step(int32_t n, const int32_t *ids, double *m, double *v, int32_
     double correction2_sqrt = sqrt(1.0 - pow(beta2, (double)step));
     store_lock();
     int32_t err = all_live(n, ids) ? 0 : MG_EINVAL;
+    if (!err)
+        data_edited();
     for (int32_t i = 0; i < n && !err; i++) {
         Node *p = &store.nodes[ids[i]];
         double g = store.grad[ids[i]];

@@ -46,6 +46,10 @@ static int grow(void)
     if (!grad)
         return MG_ENOMEM;
     store.grad = grad;
+    double *slope = realloc(store.pow_slope, (size_t)cap * sizeof(double));
+    if (!slope)
+        return MG_ENOMEM;
+    store.pow_slope = slope;
     uint16_t *mark = realloc(store.mark, (size_t)cap * sizeof(uint16_t));
     if (!mark)
         return MG_ENOMEM;
@@ -60,14 +64,18 @@ static int grow(void)
 
 void tape_compact(void)
 {
-    int32_t kept = 0;
+    int32_t kept = 0, edited_from = store.edited_from;
     for (int32_t i = 0; i < store.tape_len; i++) {
+        if (i == edited_from)
+            store.edited_from = kept;
         int32_t id = store.tape[i];
         if (store.nodes[id].op != MG_FREE) {
             store.pos[id] = kept;
             store.tape[kept++] = id;
         }
     }
+    if (edited_from >= store.tape_len)
+        store.edited_from = kept;
     store.tape_len = kept;
     while (store.pending_head >= 0) {
         int32_t id = store.pending_head;
@@ -211,11 +219,18 @@ double mg_grad(int32_t id)
     return x;
 }
 
+void data_edited(void)
+{
+    store.edited_from = store.tape_len;
+}
+
 void mg_set_data(int32_t id, double x)
 {
     store_lock();
-    if (node_is_live(id))
+    if (node_is_live(id)) {
         store.nodes[id].data = x;
+        data_edited();
+    }
     store_unlock();
 }
 
@@ -264,7 +279,7 @@ void mg_get_stats(mg_stats *out)
     out->live_nodes = store.live;
     out->capacity_nodes = store.capacity;
     out->node_limit = store.node_limit;
-    out->bytes = (int64_t)store.capacity * (int64_t)(sizeof(Node) + sizeof(double) + sizeof(uint16_t) + 4 * sizeof(int32_t))
+    out->bytes = (int64_t)store.capacity * (int64_t)(sizeof(Node) + 2 * sizeof(double) + sizeof(uint16_t) + 4 * sizeof(int32_t))
                + store.list_bytes;
     store_unlock();
 }

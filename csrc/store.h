@@ -5,6 +5,7 @@
 #ifndef MG_STORE_H
 #define MG_STORE_H
 
+#include <math.h>
 #include <stdint.h>
 #include "micrograd.h"
 
@@ -31,6 +32,8 @@ enum { KIDS_IN_LIST = 3 };
 typedef struct {
     Node *nodes;
     double *grad;        /* per slot: the node's grad */
+    double *pow_slope;   /* per slot, x ** k nodes only: x ** (k - 1) for the x forward saw,
+                          * which backward uses while data has not been edited since */
     uint16_t *mark;      /* per slot: == epoch once backward has found the node */
     int32_t *refs;       /* per slot: Python Values holding the node + parent nodes using it */
     int32_t *pos;        /* per slot: where the node is on the tape */
@@ -49,6 +52,8 @@ typedef struct {
      * not reused before that, so an entry never names a newer node. */
     int32_t *tape;
     int32_t tape_len;
+    int32_t edited_from; /* data was last edited (mg_set_data, the optimizers) when the tape
+                          * was this long: nodes made before may have seen other data */
     int32_t *todo;       /* worklist: nodes to free, or backward's nodes to visit */
 } Store;
 
@@ -71,6 +76,15 @@ int node_is_live(int32_t id);
 /* Drop the tape entries of freed nodes, keeping the order of the rest, and
  * make their slots reusable. */
 void tape_compact(void);
+/* Someone is changing nodes' data. */
+void data_edited(void);
+
+/* What the backward of x ** k multiplies by k: x ** (k - 1) (pow(x, 1) is x
+ * exactly, and x ** 2 is common enough to skip libm's pow for). */
+static inline double pow_slope(double x, double k)
+{
+    return k == 2.0 ? x : pow(x, k - 1.0);
+}
 
 static inline int32_t node_nkids(const Node *n)
 {

@@ -1,0 +1,92 @@
+"""Backward reads each node's data as it is when backward runs, as micrograd's closures do:
+edits between forward and backward (the data setter, an optimizer step) count. csrc keeps
+x ** (k - 1) from forward for the backward of x ** k; these tests make sure it is never used
+once data has been edited, compaction of the tape included. Compared to the bit with the
+reference, which simply recomputes."""
+import pytest
+from hypothesis import given, strategies as st
+
+from micrograd_c import Value, optim, reference
+
+RV = reference.Value
+finite = st.floats(min_value=0.1, max_value=10.0)  # away from 0: the powers stay finite
+
+
+def graph(V, a, b):
+    """Divisions and powers (x ** k nodes) over two leaves."""
+    x, y = V(a), V(b)
+    out = x / y + y ** 3 + (x * y) ** -0.5 + 1.0 / (x + y) + x ** 2
+    return x, y, out
+
+
+def grads(x, y, out):
+    return [x.grad, y.grad, out.data]
+
+
+@given(finite, finite, finite)
+def test_an_edit_between_forward_and_backward_counts(a, b, new_b):
+    results = []
+    for V in (Value, RV):
+        x, y, out = graph(V, a, b)
+        y.data = new_b  # micrograd reads the new data in backward: so must we
+        out.backward()
+        results.append(grads(x, y, out))
+    assert results[0] == results[1]
+
+
+def test_an_optimizer_step_between_forward_and_backward_counts():
+    results = []
+    for V in (Value, RV):
+        x, y, out = graph(V, 2.0, 3.0)
+        out.backward()
+        if V is Value:
+            optim.SGD([x, y], lr=0.1).step()  # one C call changes x's and y's data...
+        else:
+            for p in (x, y):  # ...as torch's SGD formula does in Python
+                p.data = p.data - 0.1 * p.grad
+        # the graph of `out` is the old one: backward reads the new data
+        out.backward()
+        results.append(grads(x, y, out))
+    assert results[0] == results[1]
+
+
+def test_graphs_made_after_an_edit_use_the_new_data():
+    # the usual training loop: forward, backward, update, forward again
+    results = []
+    for V in (Value, RV):
+        x, y, out = graph(V, 2.0, 3.0)
+        out.backward()
+        y.data = 0.5
+        out2 = x / y + y ** 3
+        out2.backward()
+        results.append(grads(x, y, out2))
+    assert results[0] == results[1]
+
+
+def test_an_edit_is_remembered_across_tape_compaction():
+    # Compaction renumbers tape positions; a node made before the edit must still be seen
+    # as made before it, or backward would use a power of the old data.
+    results = []
+    for V in (Value, RV):
+        x, y, out = graph(V, 2.0, 3.0)
+        y.data = 7.0
+        for _ in range(5):  # many dead nodes, then a backward: the tape is compacted
+            junk = [x * float(i) for i in range(20_000)]
+            del junk
+            (x + 1.0).backward()
+        x.grad = y.grad = 0.0
+        out.backward()
+        results.append(grads(x, y, out))
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("k", [-1, -2, 0.5, 3, 2, 0])
+def test_every_exponent_after_an_edit(k):
+    results = []
+    for V in (Value, RV):
+        x = V(1.5)
+        out = x ** k
+        x.data = 4.0
+        out.backward()
+        results.append((x.grad, out.data))
+    assert results[0] == results[1]
