@@ -26,14 +26,13 @@
 #include "store.h"
 
 /* What every op's backward needs: the nodes (read only), the grads it adds
- * to, the marks that say which nodes the root reaches, and for x ** k the
- * slopes forward computed, which hold for nodes made since data was edited. */
+ * to, the marks that say which nodes the root reaches, and the tape positions
+ * that tell whether x ** k's slope from forward still holds. */
 typedef struct {
     const Node *nodes;
     double *grad;
     uint16_t *mark;
     uint16_t epoch;
-    const double *pow_slope;
     const int32_t *pos;
     int32_t edited_from;
 } Pass;
@@ -67,15 +66,15 @@ static void mul_backward(const Pass *p, const Node *n, double g)
 static void pow_backward(const Pass *p, const Node *n, double g)
 {
     int32_t id = (int32_t)(n - p->nodes);
-    double k = n->u.arg;
+    const Power *power = n->u.power;
+    double k = power->k;
     if (k == 0.0) { /* x ** 0 is constant: no gradient (not 0 * x ** -1, nan at 0) */
         p->mark[n->first] = p->epoch;
         return;
     }
-    /* libm's pow is slow, and would sit on the pass's chain of dependent
-     * adds: forward computed x ** (k - 1) already, from the same x unless
-     * data was edited since. */
-    double slope = p->pos[id] >= p->edited_from ? p->pow_slope[id]
+    /* forward's slope is for the x of then: the x of now unless data was
+     * edited after this node was made */
+    double slope = p->pos[id] >= p->edited_from ? power->slope
                                                 : pow_slope(p->nodes[n->first].data, k);
     pass_on(p, n->first, (k * slope) * g);
 }
@@ -186,7 +185,7 @@ int32_t mg_backward(int32_t root)
         store.epoch = 1;
     }
     const Pass p = { store.nodes, store.grad, store.mark, store.epoch,
-                     store.pow_slope, store.pos, store.edited_from };
+                     store.pos, store.edited_from };
     p.grad[root] = 1.0;
 
     /* The nodes to visit, in tape order (visited last to first): the small

@@ -54,10 +54,10 @@ static int is_odd_integer(double k)
  * negative base and a fractional exponent; we, like math.pow, say ValueError). */
 static int pow_forward(const Node *nodes, Node *n)
 {
-    double x = left(nodes, n), k = n->u.arg;
+    double x = left(nodes, n), k = n->u.power->k;
     int negate = 0;
-    if (k != 0.0) /* backward's factor, while x is at hand: see store.h */
-        store.pow_slope[n - nodes] = pow_slope(x, k);
+    if (k != 0.0) /* for backward, while x is at hand: see Power in store.h */
+        n->u.power->slope = pow_slope(x, k);
     if (k == 0.0) {
         n->data = 1.0;
         return 0;
@@ -210,6 +210,8 @@ static int32_t make(int op, int32_t a, int32_t b, double arg)
     n->first = a;
     if (nkids == 2)
         n->u.second = b;
+    else if (op == MG_POW)
+        n->u.power->k = arg;
     else
         n->u.arg = arg;
     int err = OPS[op].forward(store.nodes, n);

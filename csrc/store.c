@@ -46,10 +46,6 @@ static int grow(void)
     if (!grad)
         return MG_ENOMEM;
     store.grad = grad;
-    double *slope = realloc(store.pow_slope, (size_t)cap * sizeof(double));
-    if (!slope)
-        return MG_ENOMEM;
-    store.pow_slope = slope;
     uint16_t *mark = realloc(store.mark, (size_t)cap * sizeof(uint16_t));
     if (!mark)
         return MG_ENOMEM;
@@ -113,29 +109,33 @@ int32_t node_new(int op, int32_t nkids)
 {
     if (store.node_limit && store.live >= store.node_limit)
         return MG_ENOMEM;
-    int32_t *list = NULL;
-    if (nkids > 2) {
-        list = malloc((size_t)nkids * sizeof(int32_t));
-        if (!list)
+    /* what some nodes keep beside them: a neuron's kids, a power's exponent */
+    size_t extra = nkids > 2 ? (size_t)nkids * sizeof(int32_t) : op == MG_POW ? sizeof(Power) : 0;
+    void *block = NULL;
+    if (extra) {
+        block = malloc(extra);
+        if (!block)
             return MG_ENOMEM;
     }
     int32_t id = take_slot();
     if (id < 0) {
-        free(list);
+        free(block);
         return MG_ENOMEM;
     }
     Node *n = &store.nodes[id];
     n->data = 0.0;
     n->u.arg = 0.0;
-    if (list) {
-        n->u.list = list;
+    n->first = -1;
+    n->nkids = (uint8_t)nkids;
+    if (nkids > 2) {
+        n->u.list = block;
         n->first = nkids;
         n->nkids = KIDS_IN_LIST;
-        store.list_bytes += (int64_t)nkids * (int64_t)sizeof(int32_t);
-    } else {
-        n->first = -1;
-        n->nkids = (uint8_t)nkids;
+    } else if (op == MG_POW) {
+        n->u.power = block;
+        n->u.power->k = n->u.power->slope = 0.0;
     }
+    store.extra_bytes += (int64_t)extra;
     n->op = (uint8_t)op;
     store.grad[id] = 0.0;
     store.mark[id] = 0;
@@ -158,8 +158,11 @@ static void put_back(int32_t id)
 {
     Node *n = &store.nodes[id];
     if (n->nkids == KIDS_IN_LIST) {
-        store.list_bytes -= (int64_t)n->first * (int64_t)sizeof(int32_t);
+        store.extra_bytes -= (int64_t)n->first * (int64_t)sizeof(int32_t);
         free(n->u.list);
+    } else if (n->op == MG_POW) {
+        store.extra_bytes -= (int64_t)sizeof(Power);
+        free(n->u.power);
     }
     n->op = MG_FREE;
     n->nkids = 0;
@@ -249,7 +252,7 @@ int32_t mg_node_info(int32_t id, mg_info *out)
     if (node_is_live(id)) {
         const Node *n = &store.nodes[id];
         out->op = n->op;
-        out->arg = node_nkids(n) == 1 ? n->u.arg : 0.0;
+        out->arg = n->op == MG_POW ? n->u.power->k : node_nkids(n) == 1 ? n->u.arg : 0.0;
         out->nkids = node_nkids(n);
         err = 0;
     }
@@ -279,8 +282,8 @@ void mg_get_stats(mg_stats *out)
     out->live_nodes = store.live;
     out->capacity_nodes = store.capacity;
     out->node_limit = store.node_limit;
-    out->bytes = (int64_t)store.capacity * (int64_t)(sizeof(Node) + 2 * sizeof(double) + sizeof(uint16_t) + 4 * sizeof(int32_t))
-               + store.list_bytes;
+    out->bytes = (int64_t)store.capacity * (int64_t)(sizeof(Node) + sizeof(double) + sizeof(uint16_t) + 4 * sizeof(int32_t))
+               + store.extra_bytes;
     store_unlock();
 }
 

@@ -9,6 +9,15 @@
 #include <stdint.h>
 #include "micrograd.h"
 
+/* x ** k keeps, beside its node, the exponent and the slope x ** (k - 1),
+ * computed by forward while x is at hand: libm's pow is slow and would sit in
+ * the middle of the backward pass's chain of dependent adds. Backward uses the
+ * slope while data has not been edited since (see Store.edited_from). */
+typedef struct {
+    double k;
+    double slope;
+} Power;
+
 /* What a node is: 24 bytes. Its grad and its backward mark are in arrays of
  * their own, and so is what only making and freeing nodes need (reference
  * counts, tape positions): the backward pass streams through every node of a
@@ -17,9 +26,10 @@
 typedef struct {
     double data;
     union {
-        double arg;      /* x + c, x * c, x ** c: the number c (a leaf: its first data) */
+        double arg;      /* x + c, x * c: the number c (a leaf: its first data) */
         int32_t second;  /* x + y, x * y: the second child */
         int32_t *list;   /* a fused neuron: its children, x[m] w[m] b */
+        Power *power;    /* x ** k */
     } u;
     int32_t first;       /* the first child; a fused neuron: how many children;
                           * a free slot: the next free slot */
@@ -32,8 +42,6 @@ enum { KIDS_IN_LIST = 3 };
 typedef struct {
     Node *nodes;
     double *grad;        /* per slot: the node's grad */
-    double *pow_slope;   /* per slot, x ** k nodes only: x ** (k - 1) for the x forward saw,
-                          * which backward uses while data has not been edited since */
     uint16_t *mark;      /* per slot: == epoch once backward has found the node */
     int32_t *refs;       /* per slot: Python Values holding the node + parent nodes using it */
     int32_t *pos;        /* per slot: where the node is on the tape */
@@ -43,7 +51,7 @@ typedef struct {
     int32_t pending_head;/* a slot freed since the tape was last compacted, -1 if none */
     int32_t live;
     int64_t node_limit;  /* 0 = no limit */
-    int64_t list_bytes;  /* bytes in fused kid lists */
+    int64_t extra_bytes; /* bytes allocated beside the nodes: kid lists, Powers */
     uint16_t epoch;      /* bumped by every backward, so marks rarely need clearing */
     /* The tape: every node's id, in the order the nodes were made. A node is
      * made after its children, so the tape read backwards is a topological
@@ -63,8 +71,8 @@ void store_lock(void);
 void store_unlock(void);
 
 /* A new node with room for nkids children (more than 2: a fused neuron's
- * list), held once (by the Value the caller makes for it); returns its id or
- * MG_ENOMEM. The caller fills in the kids and calls node_hold_kids, or
+ * list; MG_POW: with its Power), held once (by the Value the caller makes for
+ * it); returns its id or MG_ENOMEM. The caller fills in the kids and calls node_hold_kids, or
  * node_unmake to give the slot back. */
 int32_t node_new(int op, int32_t nkids);
 void node_hold_kids(const Node *n);
@@ -79,8 +87,8 @@ void tape_compact(void);
 /* Someone is changing nodes' data. */
 void data_edited(void);
 
-/* What the backward of x ** k multiplies by k: x ** (k - 1) (pow(x, 1) is x
- * exactly, and x ** 2 is common enough to skip libm's pow for). */
+/* Power.slope: x ** (k - 1), which the backward of x ** k multiplies by k
+ * (pow(x, 1) is x exactly, and x ** 2 is common enough to skip libm's pow for). */
 static inline double pow_slope(double x, double k)
 {
     return k == 2.0 ? x : pow(x, k - 1.0);
