@@ -1,7 +1,8 @@
-"""python -m benchmarks [--quick] [--repeats N] [--json FILE] [--clock cpu|wall] [--workloads 1,2] [--impls a,b]
+"""python -m benchmarks [--quick] [--repeats N] [--processes N] [--json FILE] [--clock cpu|wall]
+                       [--workloads 1,2] [--impls a,b]
 
-Runs every workload on every implementation installed, each pair in a
-subprocess of its own, and prints a table of medians, each against
+Runs every workload on every implementation installed, each pair in
+subprocesses of its own, and prints a table of medians, each against
 micrograd_c's, then the project's speed and memory targets. Exits 1 if a run
 failed or an implementation disagreed with micrograd_c's numbers.
 """
@@ -67,6 +68,19 @@ def run(impl, workload, size, repeats, min_time, clock):
     return json.loads(p.stdout)
 
 
+def merge(runs):
+    """One result from the same workload in several processes: all their times, the largest peak."""
+    failed = [r for r in runs if "error" in r]
+    if failed:
+        return failed[0]
+    merged = dict(runs[0], processes=len(runs))
+    for key in ("times", "release_times"):
+        if key in merged:
+            merged[key] = [t for r in runs for t in r[key]]
+    merged["peak_rss_delta"] = max(r["peak_rss_delta"] for r in runs)
+    return merged
+
+
 def difference(a, b):
     """The largest relative difference between two lists of checked numbers (inf if they do not pair up)."""
     if len(a) != len(b):
@@ -92,7 +106,8 @@ def table(results, info, args):
            f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, {info['os']}",
            f"load average at start: {' '.join(f'{x:.2f}' for x in info['load_average'])}; "
            + ", ".join(f"{k} {v}" for k, v in info["versions"].items()),
-           f"medians of {args.repeats} repeats{' (--quick)' if args.quick else ''}, {args.clock} time; "
+           f"medians of {args.repeats} repeats in each of {args.processes} processes"
+           f"{' (--quick)' if args.quick else ''}, {args.clock} time; "
            "'vs C' = time / micrograd_c's time; peak = peak RSS over the process's RSS before the workload",
            ""]
     for number, name, title, unit, _ in WORKLOADS:
@@ -159,7 +174,11 @@ def targets(results):
 def main():
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[2])
     ap.add_argument("--quick", action="store_true", help="small sizes, for CI (well under a minute)")
-    ap.add_argument("--repeats", type=int, help="repeats per measurement (default 5, --quick 3)")
+    ap.add_argument("--repeats", type=int, help="repeats per process (default 3)")
+    ap.add_argument("--processes", type=int,
+                    help="processes per implementation and workload, taking turns with the other "
+                         "implementations' (default 3, --quick 1): a process's speed depends on where "
+                         "its memory landed, micrograd's by up to 2x")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
                     help="cpu (default): the process's CPU time, which other processes on a shared machine "
@@ -167,7 +186,8 @@ def main():
     ap.add_argument("--workloads", help="comma-separated numbers, e.g. 1,2 (default: all)")
     ap.add_argument("--impls", help=f"comma-separated, of: {', '.join(NAMES)} (default: all installed)")
     args = ap.parse_args()
-    args.repeats = args.repeats or (3 if args.quick else 5)
+    args.repeats = args.repeats or 3
+    args.processes = args.processes or (1 if args.quick else 3)
     chosen = {int(w) for w in args.workloads.split(",")} if args.workloads else None
     impls = [n for n in NAMES if (not args.impls or n in args.impls.split(",")) and available(n)]
 
@@ -177,14 +197,21 @@ def main():
             for impl in impls if impl != "numpy" or w[1] == "moons"]  # numpy: the moons step only
     if args.quick:  # importing torch costs seconds per subprocess: --quick checks it on the moons step only
         plan = [(w, impl) for w, impl in plan if impl != "torch" or w[1] == "moons"]
-    for i, ((number, name, _, _, sizes), impl) in enumerate(plan, 1):
-        print(f"[{i}/{len(plan)}] workload {number} ({name}), {LABELS[impl]} ...", file=sys.stderr, flush=True)
+    # The implementations take turns, process by process, so that each is measured across the
+    # same stretch of the machine's ups and downs.
+    turns = [(w, p, impl) for w in WORKLOADS if chosen is None or w[0] in chosen
+             for p in range(args.processes) for (w2, impl) in plan if w2 == w]
+    runs = {}
+    for i, ((number, name, _, _, sizes), p, impl) in enumerate(turns, 1):
+        print(f"[{i}/{len(turns)}] workload {number} ({name}), {LABELS[impl]}, process {p + 1}/{args.processes} ...",
+              file=sys.stderr, flush=True)
         t = time.monotonic()
-        repeats = min(args.repeats, 3) if name == "chain" else args.repeats  # each is long enough already
-        r = run(impl, name, sizes[1] if args.quick else sizes[0], repeats, 0.02 if args.quick else 0.2, args.clock)
+        r = run(impl, name, sizes[1] if args.quick else sizes[0], args.repeats, 0.02 if args.quick else 0.2, args.clock)
         print(f"      {time.monotonic() - t:.1f} s{', ' + r['error'] if 'error' in r else ''}",
               file=sys.stderr, flush=True)
-        results[(name, impl)] = r
+        runs.setdefault((name, impl), []).append(r)
+    for (name, impl), rs in runs.items():
+        results[(name, impl)] = r = merge(rs)
         if "error" in r and (name, impl) not in EXPECTED_ERRORS:
             failed = True
 
@@ -203,7 +230,8 @@ def main():
             print(f"   {what:78} {value:>8}  {'met' if met else 'NOT MET'}")
     if args.json:
         Path(args.json).write_text(json.dumps({
-            "machine": info, "quick": args.quick, "repeats": args.repeats, "clock": args.clock,
+            "machine": info, "quick": args.quick, "repeats": args.repeats, "processes": args.processes,
+            "clock": args.clock,
             "results": [dict(r, workload=name, implementation=impl) for (name, impl), r in results.items()],
             "targets": [{"target": w, "value": v, "met": m} for w, v, m in found]}, indent=1))
     if failed:
