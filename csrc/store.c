@@ -109,7 +109,7 @@ int32_t node_new(int op, int32_t nkids)
 {
     if (store.node_limit && store.live >= store.node_limit)
         return MG_ENOMEM;
-    /* what some nodes keep beside them: a neuron's kids, a power's exponent */
+    /* what some nodes keep beside them: a neuron's kids, a power's exponent and slope */
     size_t extra = nkids > 2 ? (size_t)nkids * sizeof(int32_t) : op == MG_POW ? sizeof(Power) : 0;
     void *block = NULL;
     if (extra) {

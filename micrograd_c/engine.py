@@ -138,7 +138,9 @@ class Value:
 
     def __rtruediv__(self, other):  # other * self**-1
         c = _const(other)
-        return NotImplemented if c is None else _made(_op(_RDIV, self._i, -1, c))
+        if c is None:  # self**-1 comes first, as in micrograd: "a" / Value(0) is a ZeroDivisionError
+            return self**-1 * other
+        return _made(_op(_RDIV, self._i, -1, c))
 
     def backward(self):
         err = lib.mg_backward(self._i)

@@ -28,6 +28,9 @@ ERRORS = [
     ("Value * None", lambda V: V(1.0) * None, TypeError),
     ("Value - [1]", lambda V: V(1.0) - [1.0], TypeError),
     ("Value / 'a'", lambda V: V(1.0) / "a", TypeError),
+    ("'a' / Value", lambda V: "a" / V(2.0), TypeError),
+    ("'a' / Value(0)", lambda V: "a" / V(0.0), ZeroDivisionError),  # micrograd's self**-1 comes first
+    ("'a' - Value", lambda V: "a" - V(2.0), TypeError),
     ("Value ** 'a'", lambda V: V(1.0) ** "a", TypeError),
     ("Value(object())", lambda V: V(object()), TypeError),
     ("Value('1.0')", lambda V: V("1.0"), TypeError),
