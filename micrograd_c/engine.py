@@ -137,7 +137,10 @@ class Value:
         return NotImplemented if c is None else _made(_op(_MUL, self._i, -1, c**-1))
 
     def __rtruediv__(self, other):  # other * self**-1
-        c = _const(other)
+        try:
+            c = _const(other)
+        except OverflowError:  # an int too large for a float
+            c = None
         if c is None:  # self**-1 comes first, as in micrograd: "a" / Value(0) is a ZeroDivisionError
             return self**-1 * other
         return _made(_op(_RDIV, self._i, -1, c))

@@ -30,6 +30,8 @@ ERRORS = [
     ("Value / 'a'", lambda V: V(1.0) / "a", TypeError),
     ("'a' / Value", lambda V: "a" / V(2.0), TypeError),
     ("'a' / Value(0)", lambda V: "a" / V(0.0), ZeroDivisionError),  # micrograd's self**-1 comes first
+    ("10**400 / Value(0)", lambda V: 10**400 / V(0.0), ZeroDivisionError),
+    ("10**400 / Value", lambda V: 10**400 / V(2.0), OverflowError),
     ("'a' - Value", lambda V: "a" - V(2.0), TypeError),
     ("Value ** 'a'", lambda V: V(1.0) ** "a", TypeError),
     ("Value(object())", lambda V: V(object()), TypeError),
