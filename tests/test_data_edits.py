@@ -24,28 +24,33 @@ def graph(V, a, b):
     return x, y, out
 
 
-@given(finite, finite, finite)
-def test_an_edit_between_forward_and_backward_counts(a, b, new_b):
+def edit_then_backward(edit, a=2.0, b=3.0):
+    """graph(), then edit(V, x, y, out), then out.backward(): the same on both engines."""
     def scenario(V):
         x, y, out = graph(V, a, b)
-        y.data = new_b  # micrograd reads the new data in backward: so must we
+        edit(V, x, y, out)
         out.backward()
         return x.grad, y.grad, out.data
     same_in_both(scenario)
 
 
+@given(finite, finite, finite)
+def test_an_edit_between_forward_and_backward_counts(a, b, new_b):
+    def edit(V, x, y, out):
+        y.data = new_b  # micrograd reads the new data in backward: so must we
+    edit_then_backward(edit, a, b)
+
+
 def test_an_optimizer_step_between_forward_and_backward_counts():
-    def scenario(V):
-        x, y, out = graph(V, 2.0, 3.0)
+    def edit(V, x, y, out):
         out.backward()
         if V is Value:
             optim.SGD([x, y], lr=0.1).step()  # one C call changes x's and y's data...
         else:
             for p in (x, y):  # ...as torch's SGD formula does in Python
                 p.data = p.data - 0.1 * p.grad
-        out.backward()  # the graph of `out` is the old one: backward reads the new data
-        return x.grad, y.grad, out.data
-    same_in_both(scenario)
+        # the graph of `out` is the old one: its next backward reads the new data
+    edit_then_backward(edit)
 
 
 def test_graphs_made_after_an_edit_use_the_new_data():
@@ -62,17 +67,14 @@ def test_graphs_made_after_an_edit_use_the_new_data():
 def test_an_edit_is_remembered_across_tape_compaction():
     # Compaction renumbers tape positions; a node made before the edit must still be seen
     # as made before it, or backward would use a power of the old data.
-    def scenario(V):
-        x, y, out = graph(V, 2.0, 3.0)
+    def edit(V, x, y, out):
         y.data = 7.0
         for _ in range(5):  # many dead nodes, then a backward: the tape is compacted
             junk = [x * float(i) for i in range(20_000)]
             del junk
             (x + 1.0).backward()
         x.grad = y.grad = 0.0
-        out.backward()
-        return x.grad, y.grad, out.data
-    same_in_both(scenario)
+    edit_then_backward(edit)
 
 
 @pytest.mark.parametrize("k", [-1, -2, 0.5, 3, 2, 0])
