@@ -80,13 +80,21 @@ int32_t mg_layer(int32_t nin, const int32_t *x, int32_t nout, const int32_t *w,
 int32_t mg_backward(int32_t root);
 
 /* Each id: one Value holding it is gone. A node no Value and no parent node
- * holds is freed; ids already free are skipped. */
+ * holds is freed; ids that are not live nodes (negative ones included) are
+ * skipped. */
 void mg_release(const int32_t *ids, int32_t n);
 
+/* A node's data and grad: nan for an id that is not a live node. The setters
+ * return 0, or MG_EINVAL for such an id (then nothing changed). */
 double mg_data(int32_t id);
 double mg_grad(int32_t id);
-void mg_set_data(int32_t id, double x);
-void mg_set_grad(int32_t id, double x);
+int32_t mg_set_data(int32_t id, double x);
+int32_t mg_set_grad(int32_t id, double x);
+/* Make the node a leaf holding x, in place (what micrograd's Value.__init__
+ * does when called again on a Value): its children are let go, its grad is
+ * 0, and every parent and every holder of its id sees the new leaf. Returns
+ * 0 or MG_EINVAL. */
+int32_t mg_set_leaf(int32_t id, double x);
 /* What `_op` and `_prev` show: the node's op, arg and child count, and its
  * children (each held once more, for the Value the caller makes for it).
  * mg_kids returns the count, or MG_EINVAL if out has room for fewer. */

@@ -203,7 +203,7 @@ static int32_t make(int op, int32_t a, int32_t b, double arg)
     int32_t nkids = arity == 0 ? 0 : (arity == 2 && b >= 0) ? 2 : 1;
     if ((nkids >= 1 && !node_is_live(a)) || (nkids == 2 && !node_is_live(b)))
         return MG_EINVAL;
-    int32_t id = node_new(op, nkids);
+    int32_t id = node_new(op, nkids, 0);
     if (id < 0)
         return id;
     Node *n = &store.nodes[id];
@@ -279,7 +279,7 @@ int32_t mg_layer(int32_t nin, const int32_t *x, int32_t nout, const int32_t *w,
             err = MG_EINVAL;
     int32_t made = 0;
     for (; made < nout && !err; made++) {
-        int32_t id = node_new(relu ? MG_NEURON_RELU : MG_NEURON, 2 * nin + 1);
+        int32_t id = node_new(relu ? MG_NEURON_RELU : MG_NEURON, 2 * nin + 1, 1);
         if (id < 0) {
             err = id;
             break;

@@ -19,7 +19,24 @@ void store_unlock(void) { ReleaseSRWLockExclusive(&lock); }
 #else
 #include <pthread.h>
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-void store_lock(void) { pthread_mutex_lock(&lock); }
+static int fork_handlers; /* registered yet: read and set under the lock */
+
+/* fork() copies only the thread that calls it: had another thread held the
+ * lock then (say, inside mg_backward), the child's copy of the lock would stay
+ * held forever and its first call would hang. So fork waits for the lock, and
+ * both processes give it back after. (The C core never waits for Python while
+ * holding the lock, so the forking thread's wait always ends.) */
+static void lock_before_fork(void) { pthread_mutex_lock(&lock); }
+static void unlock_after_fork(void) { pthread_mutex_unlock(&lock); }
+
+void store_lock(void)
+{
+    pthread_mutex_lock(&lock);
+    if (!fork_handlers) {
+        pthread_atfork(lock_before_fork, unlock_after_fork, unlock_after_fork);
+        fork_handlers = 1;
+    }
+}
 void store_unlock(void) { pthread_mutex_unlock(&lock); }
 #endif
 
@@ -105,12 +122,12 @@ int node_is_live(int32_t id)
     return id >= 0 && id < store.top && store.nodes[id].op != MG_FREE;
 }
 
-int32_t node_new(int op, int32_t nkids)
+int32_t node_new(int op, int32_t nkids, int in_list)
 {
     if (store.node_limit && store.live >= store.node_limit)
         return MG_ENOMEM;
     /* what some nodes keep beside them: a neuron's kids, a power's exponent and slope */
-    size_t extra = nkids > 2 ? (size_t)nkids * sizeof(int32_t) : op == MG_POW ? sizeof(Power) : 0;
+    size_t extra = in_list ? (size_t)nkids * sizeof(int32_t) : op == MG_POW ? sizeof(Power) : 0;
     void *block = NULL;
     if (extra) {
         block = malloc(extra);
@@ -127,7 +144,7 @@ int32_t node_new(int op, int32_t nkids)
     n->u.arg = 0.0;
     n->first = -1;
     n->nkids = (uint8_t)nkids;
-    if (nkids > 2) {
+    if (in_list) {
         n->u.list = block;
         n->first = nkids;
         n->nkids = KIDS_IN_LIST;
@@ -152,11 +169,9 @@ void node_hold_kids(const Node *n)
         store.refs[node_kid(n, j)]++;
 }
 
-/* Free the slot (reusable once the tape is compacted); the caller has dealt
- * with the children. */
-static void put_back(int32_t id)
+/* Free what the node keeps beside it (a kid list, a Power). */
+static void free_extra(Node *n)
 {
-    Node *n = &store.nodes[id];
     if (n->nkids == KIDS_IN_LIST) {
         store.extra_bytes -= (int64_t)n->first * (int64_t)sizeof(int32_t);
         free(n->u.list);
@@ -164,6 +179,14 @@ static void put_back(int32_t id)
         store.extra_bytes -= (int64_t)sizeof(Power);
         free(n->u.power);
     }
+}
+
+/* Free the slot (reusable once the tape is compacted); the caller has dealt
+ * with the children. */
+static void put_back(int32_t id)
+{
+    Node *n = &store.nodes[id];
+    free_extra(n);
     n->op = MG_FREE;
     n->nkids = 0;
     store.refs[id] = 0;
@@ -197,6 +220,30 @@ void node_drop(int32_t id)
     }
 }
 
+int32_t mg_set_leaf(int32_t id, double x)
+{
+    store_lock();
+    int32_t err = MG_EINVAL;
+    if (node_is_live(id)) {
+        Node *n = &store.nodes[id];
+        /* Its children first: dropping them never frees this node, which the
+         * caller's Value holds. A neuron's list is read before it is freed. */
+        for (int32_t j = 0; j < node_nkids(n); j++)
+            node_drop(node_kid(n, j));
+        free_extra(n);
+        n->op = MG_LEAF;
+        n->nkids = 0;
+        n->first = -1;
+        n->u.arg = x;
+        n->data = x;
+        store.grad[id] = 0.0;
+        data_edited(); /* parents made before may have seen other data */
+        err = 0;
+    }
+    store_unlock();
+    return err;
+}
+
 void mg_release(const int32_t *ids, int32_t n)
 {
     store_lock();
@@ -209,7 +256,7 @@ void mg_release(const int32_t *ids, int32_t n)
 double mg_data(int32_t id)
 {
     store_lock();
-    double x = node_is_live(id) ? store.nodes[id].data : 0.0;
+    double x = node_is_live(id) ? store.nodes[id].data : nan("");
     store_unlock();
     return x;
 }
@@ -217,7 +264,7 @@ double mg_data(int32_t id)
 double mg_grad(int32_t id)
 {
     store_lock();
-    double x = node_is_live(id) ? store.grad[id] : 0.0;
+    double x = node_is_live(id) ? store.grad[id] : nan("");
     store_unlock();
     return x;
 }
@@ -227,22 +274,29 @@ void data_edited(void)
     store.edited_from = store.tape_len;
 }
 
-void mg_set_data(int32_t id, double x)
+int32_t mg_set_data(int32_t id, double x)
 {
     store_lock();
+    int32_t err = MG_EINVAL;
     if (node_is_live(id)) {
         store.nodes[id].data = x;
         data_edited();
+        err = 0;
     }
     store_unlock();
+    return err;
 }
 
-void mg_set_grad(int32_t id, double x)
+int32_t mg_set_grad(int32_t id, double x)
 {
     store_lock();
-    if (node_is_live(id))
+    int32_t err = MG_EINVAL;
+    if (node_is_live(id)) {
         store.grad[id] = x;
+        err = 0;
+    }
     store_unlock();
+    return err;
 }
 
 int32_t mg_node_info(int32_t id, mg_info *out)
@@ -252,7 +306,7 @@ int32_t mg_node_info(int32_t id, mg_info *out)
     if (node_is_live(id)) {
         const Node *n = &store.nodes[id];
         out->op = n->op;
-        out->arg = n->op == MG_POW ? n->u.power->k : node_nkids(n) == 1 ? n->u.arg : 0.0;
+        out->arg = n->op == MG_POW ? n->u.power->k : n->nkids == 1 ? n->u.arg : 0.0;
         out->nkids = node_nkids(n);
         err = 0;
     }

@@ -70,11 +70,12 @@ extern Store store;
 void store_lock(void);
 void store_unlock(void);
 
-/* A new node with room for nkids children (more than 2: a fused neuron's
- * list; MG_POW: with its Power), held once (by the Value the caller makes for
- * it); returns its id or MG_ENOMEM. The caller fills in the kids and calls node_hold_kids, or
- * node_unmake to give the slot back. */
-int32_t node_new(int op, int32_t nkids);
+/* A new node with room for nkids children (in_list: in a list of their own,
+ * as a fused neuron keeps them, however many; MG_POW: with its Power), held
+ * once (by the Value the caller makes for it); returns its id or MG_ENOMEM.
+ * The caller fills in the kids and calls node_hold_kids, or node_unmake to
+ * give the slot back. */
+int32_t node_new(int op, int32_t nkids, int in_list);
 void node_hold_kids(const Node *n);
 void node_unmake(int32_t id);
 /* Drop one reference; a node nobody refers to is freed, and so, in turn, are
