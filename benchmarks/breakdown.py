@@ -32,15 +32,19 @@ _queue = []
 
 class Queued:
     """A Value whose __del__ queues its id as Value's does, but never calls C."""
-    __slots__ = ("_i",)
+    __slots__ = ("_i", "__weakref__")
 
     def __del__(self):
         try:
-            _queue.append(self._i)
-            if len(_queue) >= engine._BATCH:
-                _queue.clear()
-        except Exception:
-            pass
+            i = self._i
+        except AttributeError:
+            return
+        if i < 0 or (engine._collecting and gc.is_finalized(self)):
+            return
+        self._i = -1
+        _queue.append(i)
+        if len(_queue) >= engine._BATCH:
+            _queue.clear()
 
 
 def f(x):

@@ -5,16 +5,10 @@
 """
 import sys
 
-from .engine import Value, memory_stats
-from ._core import lib as _lib
+from .engine import Value, memory_stats, set_node_limit
 
 __version__ = "0.1.0"
 __all__ = ["Value", "memory_stats", "set_node_limit", "install_as_micrograd"]
-
-
-def set_node_limit(n):
-    """Cap the number of live nodes (0 = no cap); ops past it raise MemoryError."""
-    _lib.mg_set_node_limit(int(n))
 
 
 def install_as_micrograd():

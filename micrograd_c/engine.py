@@ -6,10 +6,13 @@ Python's garbage collector never has to walk a graph: that is where micrograd
 spends most of its time. When a Value dies its id is queued, and one C call
 releases a batch of them; nodes nothing holds any more are freed.
 """
-import numbers
-import threading
+import gc
+import operator
+import sys
+import _thread
 
 from ._core import ffi as _ffi, lib
+from ._numbers import as_float
 
 _op = lib.mg_op
 _LEAF, _ADD, _MUL, _POW, _NEG = lib.MG_LEAF, lib.MG_ADD, lib.MG_MUL, lib.MG_POW, lib.MG_NEG
@@ -20,29 +23,52 @@ _ERRORS = {
     lib.MG_EDOMAIN: (ValueError, "math domain error"),
     lib.MG_ERANGE: (OverflowError, "math range error"),
     lib.MG_EZERODIV: (ZeroDivisionError, "0.0 cannot be raised to a negative power"),
-    lib.MG_EINVAL: (RuntimeError, "micrograd_c: invalid node id (please report this bug)"),
+    lib.MG_EINVAL: (RuntimeError, "micrograd_c: this Value no longer has a node: its __del__() was "
+                                  "called, which releases it; the Value cannot be used after that"),
 }
 _LABELS = {lib.MG_LEAF: "", lib.MG_ADD: "+", lib.MG_MUL: "*", lib.MG_NEG: "neg",
            lib.MG_RELU: "ReLU", lib.MG_TANH: "tanh", lib.MG_EXP: "exp", lib.MG_LOG: "log",
            lib.MG_SIGMOID: "sigmoid", lib.MG_NEURON: "neuron", lib.MG_NEURON_RELU: "neuron-ReLU"}
 
 
-def _fail(code):
+def _raise(code):
     exc, message = _ERRORS[code]
-    if code == lib.MG_ENOMEM:
-        _flush(True)  # nodes of Values already dead count until their batch is released
     raise exc(message)
 
 
+def _fail(code):
+    """Raise what a C call that makes nodes reported; running out of room releases first."""
+    if code == lib.MG_ENOMEM:
+        _make_room()
+    _raise(code)
+
+
+def _make_room():
+    """Release the nodes of Values that are dead but not released yet: those queued, and those
+    in reference cycles the collector has not freed yet."""
+    _flush()
+    gc.collect()
+    _flush()
+
+
+def _retry(code, call, *args):
+    """call(*args) again after it failed with `code`, if room was what it lacked (see _make_room);
+    its result, or the error raised."""
+    if code == lib.MG_ENOMEM:
+        _make_room()
+        code = call(*args)
+    if code < 0:
+        _raise(code)
+    return code
+
+
 def _const(x):
-    """x as a float if it is a real number (int, float, bool, numpy scalar), else None."""
+    """x as a float if it is a real number (see _numbers.as_float), else None."""
     if type(x) is float:
         return x
-    if type(x) is int:  # zero_grad's `p.grad = 0`, `x + 1`: skip the slow ABC check below
+    if type(x) is int:  # zero_grad's `p.grad = 0`, `x + 1`: skip the slow checks
         return float(x)
-    if isinstance(x, numbers.Real) and not isinstance(x, Value):
-        return float(x)  # an int too large for a double raises OverflowError, as in Python
-    return None
+    return None if isinstance(x, Value) else as_float(x)
 
 
 def _number(x, what):
@@ -53,7 +79,7 @@ def _number(x, what):
 
 
 def _made(i):
-    """The Value for a node the C core just made (or the error it reported)."""
+    """The Value for a node the C core just made and holds once for it (or the error it reported)."""
     if i < 0:
         _fail(i)
     v = _new(Value)
@@ -67,18 +93,36 @@ class Value:
     __array_ufunc__ = None  # numpy scalars then defer to our reflected operators
 
     def __init__(self, data):
-        i = _op(_LEAF, -1, -1, _number(data, "Value data"))
+        x = data if type(data) is float else _number(data, "Value data")
+        # A new Value refers to nothing but its class; one that refers to more may already
+        # have a node (micrograd code can call __init__ again on a live Value)
+        if len(_referents(self)) > 1 and _has_node(self):
+            # called again on a live Value: as in micrograd, it becomes a leaf holding x, in
+            # place, so its parents and every cached id (a Layer's, an optimizer's) see it
+            err = lib.mg_set_leaf(self._i, x)
+            if err:
+                _raise(err)
+            return
+        i = _op(_LEAF, -1, -1, x)
         if i < 0:
-            _fail(i)
+            i = _retry(i, _op, _LEAF, -1, -1, x)
         self._i = i
 
     def __del__(self):
         try:
-            _dead.append(self._i)
-            if len(_dead) >= _BATCH:
-                _flush(False)
-        except Exception:  # __init__ failed before a node was made, or the interpreter is exiting
-            pass
+            i = self._i
+        except AttributeError:  # __init__ failed before a node was made
+            return
+        if _collecting and _is_finalized(self):
+            # The collector is freeing a reference cycle this Value is in, and an object of the
+            # cycle may still put it back in use (a pool's __del__, say): keep it until it is
+            # really unused (see _bury).
+            _unburied.append(self)
+            return
+        self._i = -1  # released: a second call (by hand) queues -1, which releases nothing
+        _dead.append(i)
+        if len(_dead) >= _batch:
+            _flush()
 
     # ---- ops: each is one C call that makes the node and computes its data ----
     def __add__(self, other):
@@ -148,24 +192,34 @@ class Value:
     def backward(self):
         err = lib.mg_backward(self._i)
         if err:
-            _fail(err)
+            _raise(err)
 
     # ---- data and grad live in the C store ----
     @property
     def data(self):
-        return lib.mg_data(self._i)
+        x = lib.mg_data(self._i)
+        if x != x and not _has_node(self):  # nan: the data, or no node to read it from
+            _raise(lib.MG_EINVAL)
+        return x
 
     @data.setter
     def data(self, x):
-        lib.mg_set_data(self._i, _number(x, "data"))
+        err = lib.mg_set_data(self._i, _number(x, "data"))
+        if err:
+            _raise(err)
 
     @property
     def grad(self):
-        return lib.mg_grad(self._i)
+        x = lib.mg_grad(self._i)
+        if x != x and not _has_node(self):
+            _raise(lib.MG_EINVAL)
+        return x
 
     @grad.setter
     def grad(self, x):
-        lib.mg_set_grad(self._i, _number(x, "grad"))
+        err = lib.mg_set_grad(self._i, _number(x, "grad"))
+        if err:
+            _raise(err)
 
     # ---- what graph-drawing code written for micrograd reads ----
     @property
@@ -175,16 +229,23 @@ class Value:
 
     def _children(self):
         """The child Values in order (a fused neuron's: inputs, weights, bias)."""
-        info = _ffi.new("mg_info *")
-        lib.mg_node_info(self._i, info)
+        info = self._info()
         kids = _ffi.new("int32_t[]", info.nkids)
-        lib.mg_kids(self._i, kids, info.nkids)
+        n = lib.mg_kids(self._i, kids, info.nkids)
+        if n < 0:
+            _raise(n)
         return [_made(k) for k in kids]
+
+    def _info(self):
+        info = _ffi.new("mg_info *")
+        err = lib.mg_node_info(self._i, info)
+        if err:
+            _raise(err)
+        return info
 
     @property
     def _op(self):
-        info = _ffi.new("mg_info *")
-        lib.mg_node_info(self._i, info)
+        info = self._info()
         if info.op == lib.MG_POW:
             k = info.arg
             return f"**{int(k) if k.is_integer() else k}"
@@ -220,31 +281,147 @@ def _leaf(data, grad):
 
 
 _new = object.__new__
-
-# ---- freeing nodes: __del__ queues ids, one C call frees a batch ----
-_BATCH = 1024
-_dead = []
-_flush_lock = threading.Lock()
+_refs = sys.getrefcount
+_referents = gc.get_referents
+_is_finalized = gc.is_finalized
 
 
-def _flush(wait):
-    if not _flush_lock.acquire(blocking=wait):
-        return  # another thread is flushing; the next __del__ will try again
+def _has_node(v):
+    """Whether v's node is still its own (not released, nor never made)."""
     try:
-        n = len(_dead)  # other threads only append, so the first n are ours to take
-        if n:
-            batch = _dead[:n]
-            del _dead[:n]
-            lib.mg_release(batch, n)
-    finally:
-        _flush_lock.release()
+        return v._i >= 0
+    except AttributeError:
+        return False
+
+
+# ---- freeing nodes ----
+# A Value's __del__ queues its id; when a batch is full, one C call releases it. There is no
+# lock, as anything may run in between and come back here: another thread, a signal handler,
+# the garbage collector running other __del__ methods (which may call memory_stats()). Under
+# the GIL a list's append, and a swap of two names, are each atomic, so none of it can release
+# an id twice:
+# - taking the batch is one assignment with nothing in between that can run Python code (the
+#   new list is made first: making a list may start the collector);
+# - each id is queued once: __del__ marks its Value released (a second call by hand queues
+#   -1, which releases nothing), and a Value the collector finalizes while freeing a cycle is
+#   released only once nothing refers to it (the cycle may put it back in use).
+# A KeyboardInterrupt can still lose ids, never more than it interrupts: a batch it lands in
+# between taking and releasing. (It can also strand a node anywhere a C call has made one and
+# the Value for it is not made yet.)
+_BATCH = 1024
+_batch = _BATCH  # 1 under a node limit: see set_node_limit
+_dead = []
+
+
+def _flush():
+    global _dead
+    if _unburied:
+        _bury()
+    empty = []
+    batch, _dead = _dead, empty
+    if batch:
+        lib.mg_release(batch, len(batch))
+
+
+# Values the collector finalized while freeing a cycle: kept alive here (so they are not
+# freed unseen), each until nothing else refers to it, and then released. The collector
+# finalizes objects only while it collects, so __del__ asks whether its Value was finalized
+# only then: the question is a C call, and __del__ runs for every Value.
+_unburied = []
+_collecting = False
+
+
+def _gc_phase(phase, _):
+    global _collecting
+    _collecting = phase == "start"
+
+
+gc.callbacks.append(_gc_phase)
+
+
+def _refs_each(objects):
+    return [_refs(o) for o in objects]
+
+
+# What _refs_each counts for an object only a list refers to (it differs between versions).
+_ONLY_LISTED = _refs_each([object()])[0]
+
+
+def _bury():
+    """Release the Values of _unburied that nothing else refers to any more."""
+    global _unburied
+    empty = []
+    values, _unburied = _unburied, empty  # taken as _flush takes a batch
+    kept = []
+    for v, refs in zip(values, _refs_each(values)):
+        if refs > _ONLY_LISTED:
+            kept.append(v)
+        else:
+            _dead.append(v._i)
+            v._i = -1
+    _unburied.extend(kept)
+
+
+def set_node_limit(n):
+    """Cap the number of live nodes (0 or less = no cap); ops past it raise MemoryError.
+
+    Under a cap, a dead Value's node is released at once, not in a batch, so that what counts
+    against the cap is the nodes of live Values (and of reference cycles not collected yet)."""
+    global _batch
+    n = operator.index(n)  # an int, as range() takes: '3' and 2.5 are TypeErrors
+    lib.mg_set_node_limit(n)
+    _batch = 1 if n > 0 else _BATCH
+    _flush()
 
 
 def memory_stats():
     """The C node store's size: live_nodes, capacity_nodes, node_limit (0 = none), bytes."""
-    _flush(True)
+    _flush()
     s = _ffi.new("mg_stats *")
     lib.mg_get_stats(s)
     return {"live_nodes": s.live_nodes, "capacity_nodes": s.capacity_nodes,
             "node_limit": s.node_limit, "bytes": s.bytes}
 
+
+# ---- Ctrl-C while a Value is being freed ----
+# Python checks for signals when a function starts, __del__ included, and an exception that
+# leaves __del__ can only be printed ("Exception ignored
+# in ..."): a KeyboardInterrupt raised there would be lost and the program would run on. So
+# such a KeyboardInterrupt is delivered again, by simulating the signal from another thread,
+# and only once this one has left the hook: it then lands in the program's own code.
+
+
+def _deliver_interrupt(hook_done):
+    hook_done.acquire()
+    _thread.interrupt_main()
+
+
+def _unraisable(unraisable):
+    obj = unraisable.object
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and obj is Value.__del__:
+        _finish_interrupted(unraisable.exc_traceback)
+        hook_done = _thread.allocate_lock()
+        hook_done.acquire()
+        try:
+            _thread.start_new_thread(_deliver_interrupt, (hook_done,))
+        except RuntimeError:  # no new threads (the interpreter is shutting down): print it
+            pass
+        else:
+            # The last call here: until it returns, the other thread cannot deliver (and
+            # Python checks for a signal before it lets another thread run).
+            hook_done.release()
+            return
+    _previous_unraisablehook(unraisable)
+
+
+def _finish_interrupted(tb):
+    """Queue the id of a Value whose __del__ the interrupt stopped as it started."""
+    if tb is None:
+        return
+    code, names = tb.tb_frame.f_code, tb.tb_frame.f_locals
+    if code is Value.__del__.__code__ and "i" not in names and "self" in names:
+        Value.__del__(names["self"])
+
+
+_previous_unraisablehook = sys.unraisablehook
+sys.unraisablehook = _unraisable

@@ -16,7 +16,7 @@ import random
 import numpy as np
 
 from ._core import ffi, lib
-from .engine import Value, _fail, _made
+from .engine import Value, _made, _retry
 from .losses import binary_cross_entropy, cross_entropy, hinge_loss, mse_loss  # noqa: F401
 
 
@@ -53,7 +53,7 @@ class Module:
         if missing or unexpected:
             raise KeyError(f"state_dict does not fit this {type(self).__name__}: "
                            f"missing keys {missing}, unexpected keys {unexpected}")
-        arrays = {key: np.asarray(state[key], dtype=np.float64) for key in own}
+        arrays = {key: _real_array(key, state[key]) for key in own}
         for key, t in own.items():
             if arrays[key].shape != _shape(t):
                 raise ValueError(f"{key}: expected shape {_shape(t)}, got {arrays[key].shape}")
@@ -68,6 +68,14 @@ class Module:
         """Read parameters written by save()."""
         with np.load(path) as f:
             self.load_state_dict({key: f[key] for key in f.files})
+
+
+def _real_array(key, x):
+    """x as a float64 array, if it holds real numbers (bool, integer or floating)."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf":  # complex would lose its imaginary part; str, object: not numbers
+        raise TypeError(f"{key}: expected real numbers, got an array of dtype {a.dtype}")
+    return a.astype(np.float64)
 
 
 def _is_row(x):
@@ -126,9 +134,10 @@ def _fused_layer(x_ids, nin, neurons, nonlin, w_ids, b_ids):
     if nin != len(neurons[0].w):
         raise ValueError(f"expected {len(neurons[0].w)} inputs, got {nin}")
     out = ffi.new("int32_t[]", len(neurons))
-    err = lib.mg_layer(nin, x_ids, len(neurons), w_ids, b_ids, nonlin, out)
+    relu = 1 if nonlin else 0  # as in micrograd, any truthy nonlin means ReLU
+    err = lib.mg_layer(nin, x_ids, len(neurons), w_ids, b_ids, relu, out)
     if err:
-        _fail(err)
+        _retry(err, lib.mg_layer, nin, x_ids, len(neurons), w_ids, b_ids, relu, out)
     return out
 
 

@@ -15,7 +15,7 @@ between steps by setting `opt.lr`.
 import numpy as np
 
 from ._core import ffi, lib
-from .engine import Value, _fail
+from .engine import Value, _raise
 
 
 class Optimizer:
@@ -28,12 +28,27 @@ class Optimizer:
             raise TypeError("optimizer params must be micrograd_c Values")
         if len(set(self._params)) != len(self._params):  # a Value hashes as its node
             raise ValueError("optimizer got the same parameter more than once")
-        self._ids = ffi.new("int32_t[]", [p._i for p in self._params])
+        self._ids = _ids(self._params)
         self.steps = 0
 
     @property
     def params(self):
         return self._params
+
+    # copy, deepcopy and pickle: the C array of ids is remade from the (copied) parameters
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_ids"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._ids = _ids(self._params)
+
+    def _step_number(self):
+        """How many steps were taken before this one (self.steps, which users may set)."""
+        steps = self.steps
+        if type(steps) is not int or steps < 0:
+            raise ValueError(f"{type(self).__name__}.steps must be an int >= 0, not {steps!r}")
+        return steps
 
     def zero_grad(self):
         for p in self._params:
@@ -48,6 +63,10 @@ class Optimizer:
         if not (isinstance(a, np.ndarray) and a.dtype == np.float64 and a.shape == (len(self._params),)):
             raise ValueError("optimizer state must be a float64 array with one entry per parameter")
         return ffi.from_buffer("double[]", a, require_writable=True)
+
+
+def _ids(params):
+    return ffi.new("int32_t[]", [p._i for p in params])
 
 
 def _check(ok, what, value):
@@ -68,9 +87,9 @@ class SGD(Optimizer):
 
     def step(self):
         err = lib.mg_sgd_step(len(self._params), self._ids, self._buffer(self.momentum_buffer),
-                              self.steps == 0, self.lr, self.momentum, self.weight_decay)
+                              self._step_number() == 0, self.lr, self.momentum, self.weight_decay)
         if err:
-            _fail(err)
+            _raise(err)
         self.steps += 1
 
 
@@ -88,8 +107,8 @@ class Adam(Optimizer):
 
     def step(self):
         err = lib.mg_adam_step(len(self._params), self._ids, self._buffer(self.exp_avg),
-                               self._buffer(self.exp_avg_sq), self.steps + 1, self.lr,
+                               self._buffer(self.exp_avg_sq), self._step_number() + 1, self.lr,
                                self.betas[0], self.betas[1], self.eps, self.weight_decay)
         if err:
-            _fail(err)
+            _raise(err)
         self.steps += 1

@@ -37,8 +37,9 @@ SPECIALS = [0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, 3.0, -0.25, math.nan, math.inf
             1e308, -1e308, 5e-324, 1e-300, 709.0, 710.0, 2.0 ** 53 + 1]
 FLOATS = st.one_of(st.sampled_from(SPECIALS), st.sampled_from(SPECIALS), st.floats(-4, 4), st.floats())
 NUMBERS = st.one_of(FLOATS, FLOATS, FLOATS, st.integers(-3, 3), st.booleans(),
-                    st.floats(-4, 4).map(np.float64), st.integers(-3, 3).map(np.int64))
-NOT_NUMBERS = st.sampled_from(["1", None, 1j, np.array(1.0), np.array([1.0, 2.0]), np.bool_(True), 10**400])
+                    st.floats(-4, 4).map(np.float64), st.integers(-3, 3).map(np.int64),
+                    st.booleans().map(np.bool_), st.floats(-4, 4).map(np.array))
+NOT_NUMBERS = st.sampled_from(["1", None, 1j, np.array(1j), np.array([1.0, 2.0]), np.array([True]), 10**400])
 EXPONENTS = st.one_of(st.sampled_from([2, 3, -1, -2, 0.5, -0.5, 1.5, 0, 1, -3, math.inf, -math.inf, math.nan,
                                        2.0 ** 53 + 1, 1e300, -1e300, 5e-324]), NUMBERS)
 INDEX = st.integers(0, 10**6)  # taken modulo the number of live Values

@@ -1,9 +1,10 @@
 """Hostile input: every bad operand is a clear Python exception (the one the reference raises), never a crash.
 
 Decisions (the same in micrograd_c and the reference):
-- a number is anything `numbers.Real` accepts: int, float, bool (True is 1.0, as float(True)),
-  fractions.Fraction, numpy's integer and floating scalars; numpy arrays (0-d included), numpy.bool_,
-  complex, str, None, Decimal are not, and give TypeError;
+- a number is what `1.0 + x` takes as a real number: anything `numbers.Real` accepts (int, float,
+  bool (True is 1.0, as float(True)), fractions.Fraction, numpy's integer and floating scalars),
+  numpy.bool_, and 0-d numpy arrays of bool, integer or floating dtype; arrays with ndim >= 1, 0-d
+  complex or object arrays, complex, str, None, Decimal are not, and give TypeError;
 - an int too large for a double gives OverflowError, as float(10**400) does;
 - nan and inf are numbers: they propagate as IEEE arithmetic says.
 """
@@ -23,11 +24,14 @@ from micrograd_c import reference
 ENGINES = [Value, reference.Value]
 
 NOT_NUMBERS = [
-    "2", None, 1j, np.complex128(1.0), np.array(2.0), np.array([2.0]), np.ones((2, 2)),
-    np.bool_(True), decimal.Decimal("1.5"), [1.0], (1.0,), object(), Value, math.sqrt,
+    "2", None, 1j, np.complex128(1.0), np.array(2.0j), np.array([2.0]), np.ones((2, 2)),
+    np.array(None, dtype=object), np.array("2"), decimal.Decimal("1.5"), [1.0], (1.0,), object(),
+    Value, math.sqrt,
 ]
 NUMBERS = [True, False, 3, -7, 2**52 + 1, 0.5, fractions.Fraction(1, 3), np.float64(1.25),
-           np.float32(0.1), np.float16(-2.5), np.int64(-4), np.uint8(200), np.longdouble(0.75)]
+           np.float32(0.1), np.float16(-2.5), np.int64(-4), np.uint8(200), np.longdouble(0.75),
+           np.bool_(True), np.bool_(False), np.array(2.5), np.array(-3), np.array(True),
+           np.array(0.1, dtype=np.float32)]
 SPECIALS = [math.nan, math.inf, -math.inf, -0.0, 0.0, 5e-324, 1.7976931348623157e308]
 
 
@@ -121,7 +125,7 @@ def test_exponent_types():
         assert (V(2.0) ** np.float64(3.0)).data == 8.0
         assert (V(2.0) ** np.int32(-1)).data == 0.5
         assert (V(4.0) ** fractions.Fraction(1, 2)).data == 2.0
-        for bad in ("2", 2j, V(2.0), np.array(2.0), None):
+        for bad in ("2", 2j, V(2.0), np.array([2.0]), np.array(2j), None):
             with pytest.raises(TypeError):
                 V(2.0) ** bad
         with pytest.raises(TypeError):
@@ -205,3 +209,11 @@ def test_a_value_made_without_init_fails_cleanly():
     with pytest.raises(AttributeError):
         v.data
     del v  # its __del__ has no node to release: must not raise or crash
+
+
+@pytest.mark.parametrize("bad, error", [("3", TypeError), (2.5, TypeError), (None, TypeError),
+                                        (2**63, OverflowError)])
+def test_set_node_limit_takes_only_a_count(bad, error):
+    with pytest.raises(error):
+        micrograd_c.set_node_limit(bad)
+    assert micrograd_c.memory_stats()["node_limit"] == 0

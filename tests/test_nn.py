@@ -230,3 +230,66 @@ def test_micrograd_demo_training_matches_the_reference():
         assert loss == pytest.approx(ref_loss, rel=1e-9), f"step {k}"
         assert params == pytest.approx(ref_params, rel=1e-9), f"step {k}"
     assert got[-1][0] < got[0][0] / 2  # it learned
+
+
+# ---- degenerate sizes and micrograd's loose nonlin ----
+
+def empty_cases(module):
+    return {
+        "Neuron(0)([])": lambda: module.Neuron(0)([]),
+        "Neuron(0, nonlin=False)([])": lambda: module.Neuron(0, nonlin=False)([]),
+        "Layer(0, 3)([])": lambda: module.Layer(0, 3)([]),
+        "Layer(3, 0)([1, 2, 3])": lambda: module.Layer(3, 0)([1.0, 2.0, 3.0]),
+        "MLP(0, [3, 1])([])": lambda: module.MLP(0, [3, 1])([]),
+        "MLP(2, [0, 1])([1, 2])": lambda: module.MLP(2, [0, 1])([1.0, 2.0]),
+        "MLP(2, [3, 0])([1, 2])": lambda: module.MLP(2, [3, 0])([1.0, 2.0]),
+    }
+
+
+def flat(out):
+    return [out] if not isinstance(out, list) else out
+
+
+@pytest.mark.parametrize("case", list(empty_cases(nn)))
+def test_layers_with_no_inputs_or_no_neurons_do_what_micrograd_does(case):
+    # micrograd: a neuron with no inputs gives its bias (relu'd where nonlinear); a layer of no
+    # neurons, an empty list. Checked against micrograd where it is installed, else the reference.
+    try:
+        oracle = pytest.importorskip("micrograd.nn")
+    except pytest.skip.Exception:
+        oracle = reference.nn
+    outs = {}
+    for name, module in (("c", nn), ("reference", reference.nn), ("oracle", oracle)):
+        random.seed(5)
+        out = flat(empty_cases(module)[case]())
+        for o in out:
+            o.backward()
+        outs[name] = [(o.data, o.grad) for o in out]
+    assert outs["c"] == outs["reference"] == outs["oracle"]
+
+
+@pytest.mark.parametrize("nonlin", [None, 0.5, [], [0], "", "relu", 2**40, 0, 1.0])
+def test_nonlin_is_used_for_its_truth_as_in_micrograd(nonlin):
+    x = [0.5, -1.5]
+    outs = []
+    for module in (nn, reference.nn):
+        random.seed(3)
+        neuron = module.Neuron(2, nonlin=nonlin)
+        neuron.b.data = -5.0  # a negative sum: ReLU makes it 0
+        layer = module.Layer(2, 2, nonlin=nonlin)
+        outs.append([neuron(x).data] + [o.data for o in layer(x)])
+    assert outs[0] == outs[1]
+    assert (outs[0][0] == 0.0) == bool(nonlin)
+
+
+def test_load_state_dict_refuses_what_is_not_real_numbers():
+    model = nn.MLP(2, [2, 1])
+    good = model.state_dict()
+    for bad in (np.asarray(good["layers.0.neurons.0.w"]) + 1j, np.array(["1", "2"]),
+                np.array([object(), object()])):
+        state = dict(good, **{"layers.0.neurons.0.w": bad})
+        with pytest.raises(TypeError, match="layers.0.neurons.0.w"):
+            model.load_state_dict(state)
+    assert all(np.array_equal(model.state_dict()[k], good[k]) for k in good)  # unchanged
+    model.load_state_dict(dict(good, **{"layers.1.neurons.0.b": np.int64(3)}))  # integers are real
+    assert model.layers[1].neurons[0].b.data == 3.0

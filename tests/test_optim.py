@@ -126,3 +126,37 @@ def test_params_are_fixed():
     assert len(opt.params) == 1
     with pytest.raises(AttributeError):
         opt.params = params
+
+
+@pytest.mark.parametrize("name, kwargs", CONFIGS)
+def test_copies_and_pickles_of_an_optimizer_step_on_their_own_parameters(name, kwargs):
+    import copy
+    import pickle
+
+    def make(params):
+        return getattr(optim, name)(params, **kwargs)
+
+    p0, A, c = problem(0)
+    params = [Value(x) for x in p0]
+    opt = make(params)
+    for _ in range(3):
+        opt.zero_grad()
+        objective(params, A, c, lambda v: v.tanh()).backward()
+        opt.step()
+    for clone in (lambda x: copy.deepcopy(x), lambda x: pickle.loads(pickle.dumps(x))):
+        cparams, copt = clone((params, opt))
+        assert copt.params == tuple(cparams) and copt.steps == opt.steps
+        assert not any(cp is p for cp, p in zip(cparams, params))
+        for ps, o in ((params, opt), (cparams, copt)):  # both go on, each on its own parameters
+            o.zero_grad()
+            objective(ps, A, c, lambda v: v.tanh()).backward()
+            o.step()
+        assert [p.data for p in cparams] == [p.data for p in params]
+
+
+@pytest.mark.parametrize("steps", [-5, 2.0, "3", None])
+def test_a_bad_step_count_says_so(steps):
+    for opt in (optim.SGD([Value(1.0)], lr=0.1), optim.Adam([Value(1.0)])):
+        opt.steps = steps
+        with pytest.raises(ValueError, match="steps must be an int"):
+            opt.step()

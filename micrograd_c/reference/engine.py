@@ -9,18 +9,16 @@ give a complex number). Backward never raises: inf or nan, as in PyTorch.
 """
 import itertools
 import math
-import numbers
 
+from .._numbers import as_float
 
-_made = itertools.count()
+_next_seq = itertools.count()
 
 
 def _const(x):
     if type(x) is float:  # the common case, first: this runs on every data and grad write
         return x
-    if isinstance(x, numbers.Real) and not isinstance(x, Value):
-        return float(x)
-    return None
+    return None if isinstance(x, Value) else as_float(x)
 
 
 def _number(x, what):
@@ -66,7 +64,7 @@ class Value:
         self.grad = 0.0
         self._backward = lambda: None
         self._children = tuple(_children)
-        self._seq = next(_made)  # creation order, which backward follows
+        self._seq = next(_next_seq)  # creation order, which backward follows
         self._op = _op
 
     # data and grad are always floats, as in the C store
