@@ -113,13 +113,14 @@ class Value:
             i = self._i
         except AttributeError:  # __init__ failed before a node was made
             return
+        self._i = -1  # released, in the same step as read: a second call queues -1, a no-op
         if _collecting and _is_finalized(self):
             # The collector is freeing a reference cycle this Value is in, and an object of the
             # cycle may still put it back in use (a pool's __del__, say): keep it until it is
             # really unused (see _bury).
+            self._i = i
             _unburied.append(self)
             return
-        self._i = -1  # released: a second call (by hand) queues -1, which releases nothing
         _dead.append(i)
         if len(_dead) >= _batch:
             _flush()

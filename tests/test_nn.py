@@ -293,3 +293,11 @@ def test_load_state_dict_refuses_what_is_not_real_numbers():
     assert all(np.array_equal(model.state_dict()[k], good[k]) for k in good)  # unchanged
     model.load_state_dict(dict(good, **{"layers.1.neurons.0.b": np.int64(3)}))  # integers are real
     assert model.layers[1].neurons[0].b.data == 3.0
+
+
+@pytest.mark.parametrize("module", [nn, reference.nn], ids=["c", "reference"])
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_the_wrong_number_of_inputs_is_a_value_error_in_both_engines(module, n):
+    for model in (module.Neuron(2), module.Layer(2, 3), module.MLP(2, [3, 1]), module.Linear(2, 4)):
+        with pytest.raises(ValueError, match=f"expected 2 inputs, got {n}"):
+            model([1.0] * n)

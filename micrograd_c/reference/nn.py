@@ -32,6 +32,9 @@ class Neuron(Module):
         self.nonlin = nonlin
 
     def __call__(self, x):
+        x = list(x)
+        if len(x) != len(self.w):  # as micrograd_c.nn (micrograd's zip would use the shorter)
+            raise ValueError(f"expected {len(self.w)} inputs, got {len(x)}")
         act = sum((wi*xi for wi, xi in zip(self.w, x)), self.b)
         return act.relu() if self.nonlin else act
 
