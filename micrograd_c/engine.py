@@ -385,8 +385,8 @@ def memory_stats():
 
 
 # ---- Ctrl-C while a Value is being freed ----
-# Python checks for signals when a function starts, __del__ included, and an exception that
-# leaves __del__ can only be printed ("Exception ignored
+# Python checks for signals when a function starts, __del__ and a collector callback
+# included, and an exception that leaves those can only be printed ("Exception ignored
 # in ..."): a KeyboardInterrupt raised there would be lost and the program would run on. So
 # such a KeyboardInterrupt is delivered again, by simulating the signal from another thread,
 # and only once this one has left the hook: it then lands in the program's own code.
@@ -399,7 +399,7 @@ def _deliver_interrupt(hook_done):
 
 def _unraisable(unraisable):
     obj = unraisable.object
-    if isinstance(unraisable.exc_value, KeyboardInterrupt) and obj is Value.__del__:
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and obj in (Value.__del__, _gc_phase):
         _finish_interrupted(unraisable.exc_traceback)
         hook_done = _thread.allocate_lock()
         hook_done.acquire()
@@ -416,12 +416,14 @@ def _unraisable(unraisable):
 
 
 def _finish_interrupted(tb):
-    """Queue the id of a Value whose __del__ the interrupt stopped as it started."""
+    """Do what the interrupt stopped as it started: a Value's __del__, or _gc_phase."""
     if tb is None:
         return
     code, names = tb.tb_frame.f_code, tb.tb_frame.f_locals
     if code is Value.__del__.__code__ and "i" not in names and "self" in names:
         Value.__del__(names["self"])
+    elif code is _gc_phase.__code__ and "phase" in names:
+        _gc_phase(names["phase"], None)
 
 
 _previous_unraisablehook = sys.unraisablehook

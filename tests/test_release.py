@@ -24,6 +24,12 @@ def live():
     return micrograd_c.memory_stats()["live_nodes"]
 
 
+# Subprocesses import the micrograd_c this process tests (a script's own folder comes first on
+# sys.path, not the working directory).
+SAME_PACKAGE = dict(os.environ, PYTHONPATH=os.pathsep.join(
+    [os.path.dirname(os.path.dirname(micrograd_c.__file__))] + os.environ.get("PYTHONPATH", "").split(os.pathsep)))
+
+
 def run_script(code, timeout=120):
     """Run code in a fresh interpreter; it must exit 0 within timeout (else: hung, or failed).
 
@@ -34,7 +40,7 @@ def run_script(code, timeout=120):
         with open(script, "w") as f:
             f.write(textwrap.dedent(code))
         out = subprocess.run([sys.executable, script], capture_output=True, text=True,
-                             timeout=timeout)
+                             timeout=timeout, env=SAME_PACKAGE)
     assert out.returncode == 0, out.stdout + out.stderr
     return out
 
@@ -222,15 +228,18 @@ def test_a_signal_handler_calling_memory_stats_while_a_big_batch_is_freed():
 # ---- Ctrl-C ----
 
 INTERRUPTED_LOOP = """
-    import random, sys, time
+    import gc, random, sys, time
     import micrograd_c
     from micrograd_c import Value, nn
 
+    sent, threshold = int(sys.argv[1]), int(sys.argv[2])
+    gc.set_threshold(threshold)  # 1: the collector runs all the time, and its callbacks with it
+    junk = []
     random.seed(0)
     model = nn.MLP(3, [8, 8, 1])
     caught = 0
     deadline = time.monotonic() + 60
-    while caught < int(sys.argv[1]) and time.monotonic() < deadline:
+    while caught < sent and time.monotonic() < deadline:
         try:
             if caught == 0:
                 print("ready", flush=True)
@@ -244,6 +253,9 @@ INTERRUPTED_LOOP = """
                     p.data -= 0.01 * p.grad
                 for _ in range(20):  # mostly Values dying: where a signal is most often seen
                     x[0] * 2.0
+                junk.append([junk])  # cycles that pile up, for the collector
+                if len(junk) > 60:
+                    junk = []
         except KeyboardInterrupt:
             caught += 1
             print("caught", caught, flush=True)
@@ -255,13 +267,15 @@ INTERRUPTED_LOOP = """
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
-def test_every_ctrl_c_stops_the_loop_and_nothing_hangs_or_leaks():
+@pytest.mark.parametrize("gc_threshold", [700, 1], ids=["training", "collecting"])
+def test_every_ctrl_c_stops_the_loop_and_nothing_hangs_or_leaks(gc_threshold):
     import signal
     import time
 
     sent = 25
-    p = subprocess.Popen([sys.executable, "-c", textwrap.dedent(INTERRUPTED_LOOP), str(sent)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-c", textwrap.dedent(INTERRUPTED_LOOP), str(sent),
+                          str(gc_threshold)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=SAME_PACKAGE)
     try:
         assert p.stdout.readline().strip() == "ready"
         for k in range(sent):
@@ -269,7 +283,8 @@ def test_every_ctrl_c_stops_the_loop_and_nothing_hangs_or_leaks():
             line = p.stdout.readline().strip()  # each one is caught before the next is sent
             assert line == f"caught {k + 1}", line + p.stderr.read()
             time.sleep(0.02)
-        out, err = p.communicate(timeout=60)
+        out, err = p.stdout.read(), p.stderr.read()  # not communicate(): it skips what readline buffered
+        p.wait(timeout=60)
     finally:
         p.kill()
     assert p.returncode == 0, err
@@ -278,6 +293,7 @@ def test_every_ctrl_c_stops_the_loop_and_nothing_hangs_or_leaks():
     # for the one after: the node of an op whose Value was not made yet, a layer's outputs, a
     # batch of ids being released. So each Ctrl-C may leave a few nodes behind, never more than
     # it interrupted (a lock left held, as once, left every node after it behind).
+    assert "leaked" in out, out
     leaked = int(out.split("leaked")[1])
     assert 0 <= leaked <= micrograd_c.engine._BATCH + 16 * sent, out
 
