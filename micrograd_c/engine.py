@@ -63,10 +63,12 @@ def _retry(code, call, *args):
 
 
 def _const(x):
-    """x as a float if it is a real number (see _numbers.as_float), else None."""
+    """_numbers.as_float(x), with fast paths: x as a float if it is a real number, else None."""
     if type(x) is float:
         return x
     if type(x) is int:  # zero_grad's `p.grad = 0`, `x + 1`: skip the slow checks
+        return float(x)
+    if isinstance(x, (float, int)):  # numpy.float64 and bool are float and int subclasses
         return float(x)
     return None if isinstance(x, Value) else as_float(x)
 
