@@ -8,7 +8,7 @@ reference Values the machine still holds. A leaked node, a node freed too soon, 
 after an error, or a wrong refcount all show up there.
 
 A fused neuron (micrograd_c.nn) is one C node; on the reference side it is one node too
-(`ref_neuron`, csrc/ops.c's arithmetic written out), because micrograd's unfused neuron is a
+(`reference.nn.fused_neuron`, csrc/ops.c's arithmetic written out), because micrograd's unfused neuron is a
 different graph: its inner nodes keep grads of their own, so a second backward through it adds
 different amounts. Its data is also checked against the unfused micrograd_c.reference.nn.Layer.
 """
@@ -28,8 +28,8 @@ from micrograd_c.reference import Value as RValue
 
 try:
     from micrograd_c import optim
-    from micrograd_c.reference import nn as ref_nn
-    OPTIMIZERS = {"sgd": (optim.SGD, ref_nn.SGD), "adam": (optim.Adam, ref_nn.Adam)}
+    from micrograd_c.reference import optim as ref_optim
+    OPTIMIZERS = {"sgd": (optim.SGD, ref_optim.SGD), "adam": (optim.Adam, ref_optim.Adam)}
 except ImportError:  # before micrograd_c.optim existed
     OPTIMIZERS = {}
 
@@ -62,25 +62,6 @@ def attempt(f, *args):
             return f(*args), None
     except Exception as e:
         return None, type(e)
-
-
-def ref_neuron(x, w, b, relu):
-    """A fused neuron as one reference node: children x, w, b; data micrograd's
-    b + w0*x0 + w1*x1 + ... (then ReLU); backward as csrc/ops.c's neuron_backward."""
-    act = b.data
-    for wi, xi in zip(w, x):
-        act = act + wi.data * xi.data
-    out = RValue(0.0 if relu and act < 0 else act, tuple(x) + tuple(w) + (b,),
-                 "neuron-ReLU" if relu else "neuron")
-
-    def _backward():
-        g = (out.data > 0) * out.grad if relu else out.grad
-        for wi, xi in zip(w, x):
-            wi.grad += xi.data * g
-            xi.grad += wi.data * g
-        b.grad += g
-    out._backward = _backward
-    return out
 
 
 class EngineMachine(RuleBasedStateMachine):
@@ -187,7 +168,7 @@ class EngineMachine(RuleBasedStateMachine):
         out = c_layer([c for c, _ in x])
         out = out if isinstance(out, list) else [out]
         r_x = [r if isinstance(r, RValue) else RValue(r) for _, r in x]
-        self.pairs.extend(zip(out, [ref_neuron(r_x, w, b, relu) for w, b in r_neurons]))
+        self.pairs.extend(zip(out, [reference.nn.fused_neuron(r_x, w, b, relu) for w, b in r_neurons]))
         # the data is micrograd's unfused neuron's, bit for bit
         unfused = reference.nn.Layer(nin, nout, nonlin=relu)
         for n, (w, b) in zip(unfused.neurons, r_neurons):

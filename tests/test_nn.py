@@ -225,7 +225,7 @@ def demo_training(module, optimizer, steps=20):
 
 def test_micrograd_demo_training_matches_the_reference():
     got = demo_training(nn, optim.SGD)
-    expected = demo_training(reference.nn, reference.nn.SGD)
+    expected = demo_training(reference.nn, reference.optim.SGD)
     for k, ((loss, params), (ref_loss, ref_params)) in enumerate(zip(got, expected)):
         assert loss == pytest.approx(ref_loss, rel=1e-9), f"step {k}"
         assert params == pytest.approx(ref_params, rel=1e-9), f"step {k}"

@@ -66,7 +66,7 @@ def test_matches_torch_optim(name, kwargs, seed):
 @pytest.mark.parametrize("name, kwargs", CONFIGS)
 def test_c_and_reference_agree_bit_for_bit(name, kwargs):
     got = train(Value, lambda params: getattr(optim, name)(params, **kwargs), 5)
-    expected = train(reference.Value, lambda params: getattr(reference.nn, name)(params, **kwargs), 5)
+    expected = train(reference.Value, lambda params: getattr(reference.optim, name)(params, **kwargs), 5)
     assert got == expected
 
 
@@ -74,7 +74,7 @@ def test_learning_rate_can_change_between_steps():
     """As micrograd's demo decays it: every step reads the attribute."""
     decay = lambda k: 1.0 - 0.09 * k  # noqa: E731
     got = train(Value, lambda params: optim.SGD(params, lr=1.0, momentum=0.5), 1, decay)
-    expected = train(reference.Value, lambda params: reference.nn.SGD(params, lr=1.0, momentum=0.5), 1, decay)
+    expected = train(reference.Value, lambda params: reference.optim.SGD(params, lr=1.0, momentum=0.5), 1, decay)
     constant = train(Value, lambda params: optim.SGD(params, lr=1.0, momentum=0.5), 1)
     assert got == expected != constant
 

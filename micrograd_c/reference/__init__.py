@@ -1,5 +1,5 @@
 """A pure-Python micrograd_c, written for clarity: the oracle the C engine is tested against."""
-from . import nn
+from . import nn, optim
 from .engine import Value
 
-__all__ = ["Value", "nn"]
+__all__ = ["Value", "nn", "optim"]

@@ -1,17 +1,36 @@
 """The reference nn: micrograd's nn unfused over the reference Value, plus micrograd_c.nn's extras.
 
 Module, Neuron, Layer and MLP are micrograd's own code (a neuron is
-b + w0*x0 + w1*x1 + ..., one Value op at a time); Linear, Sequential, the
-activations and the optimizers do in plain Python what micrograd_c does with
-fused nodes and C loops, with the same arithmetic in the same order. The
+b + w0*x0 + w1*x1 + ..., one Value op at a time); Linear, Sequential and the
+activations do in plain Python what micrograd_c does, and fused_neuron is the
+one node micrograd_c makes for a neuron, with the same arithmetic in the same
+order. The
 losses are micrograd_c.losses itself: they are nothing but Value ops, so run on
 the reference Value they are the reference (PyTorch is their independent check).
 """
-import math
 import random
 
 from .engine import Value
 from ..losses import binary_cross_entropy, cross_entropy, hinge_loss, mse_loss  # noqa: F401
+
+
+def fused_neuron(x, w, b, relu):
+    """micrograd_c's fused neuron as one reference node: children x, w, b; data micrograd's
+    b + w0*x0 + w1*x1 + ... (then ReLU); backward as csrc/backward.c's neuron_backward."""
+    act = b.data
+    for wi, xi in zip(w, x):
+        act = act + wi.data * xi.data
+    out = Value(0.0 if relu and act < 0 else act, tuple(x) + tuple(w) + (b,),
+                "neuron-ReLU" if relu else "neuron")
+
+    def _backward():
+        g = (out.data > 0) * out.grad if relu else out.grad
+        for wi, xi in zip(w, x):
+            wi.grad += xi.data * g
+            xi.grad += wi.data * g
+        b.grad += g
+    out._backward = _backward
+    return out
 
 
 class Module:
@@ -123,59 +142,3 @@ class Sigmoid(Module):
 
     def __call__(self, x):
         return [xi.sigmoid() for xi in x] if isinstance(x, (list, tuple)) else x.sigmoid()
-
-
-# ---- optimizers: torch.optim's formulas, one parameter at a time ----
-
-class SGD:
-
-    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
-        self.params = list(params)
-        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
-        self.momentum_buffer = [0.0] * len(self.params)
-        self.steps = 0
-
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = 0.0
-
-    def step(self):
-        for i, p in enumerate(self.params):
-            d = p.grad
-            if self.weight_decay != 0:
-                d = d + self.weight_decay * p.data
-            if self.momentum != 0:
-                if self.steps == 0:
-                    self.momentum_buffer[i] = d
-                else:
-                    self.momentum_buffer[i] = self.momentum * self.momentum_buffer[i] + d
-                d = self.momentum_buffer[i]
-            p.data = p.data - self.lr * d
-        self.steps += 1
-
-
-class Adam:
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        self.params = list(params)
-        self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
-        self.exp_avg = [0.0] * len(self.params)
-        self.exp_avg_sq = [0.0] * len(self.params)
-        self.steps = 0
-
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = 0.0
-
-    def step(self):
-        self.steps += 1
-        beta1, beta2 = self.betas
-        step_size = self.lr / (1 - beta1 ** self.steps)
-        correction2_sqrt = math.sqrt(1 - beta2 ** self.steps)
-        for i, p in enumerate(self.params):
-            g = p.grad
-            if self.weight_decay != 0:
-                g = g + self.weight_decay * p.data
-            m = self.exp_avg[i] = beta1 * self.exp_avg[i] + (1 - beta1) * g
-            v = self.exp_avg_sq[i] = beta2 * self.exp_avg_sq[i] + (1 - beta2) * g * g
-            p.data = p.data - step_size * (m / (math.sqrt(v) / correction2_sqrt + self.eps))
