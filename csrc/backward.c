@@ -25,6 +25,16 @@
 #include <stdlib.h>
 #include "store.h"
 
+enum {
+    /* A tape with more entries than this many per live node is mostly freed
+     * nodes: backward compacts it first, rather than walk past them. */
+    TAPE_ENTRIES_PER_LIVE_NODE = 2,
+    /* The search from the root gives up past this share of the tape (one
+     * part in SEARCH_SHARE): a graph that big is cheaper to take from the tape
+     * in one pass than to sort. */
+    SEARCH_SHARE = 16
+};
+
 /* What every op's backward needs: the nodes (read only), the grads it adds
  * to, the marks that say which nodes the root reaches, and the tape positions
  * that tell whether x ** k's slope from forward still holds. */
@@ -177,7 +187,7 @@ int32_t mg_backward(int32_t root)
         store_unlock();
         return MG_EINVAL;
     }
-    if (store.tape_len > 2 * (int64_t)store.live) /* mostly freed nodes: drop them first */
+    if (store.tape_len > TAPE_ENTRIES_PER_LIVE_NODE * (int64_t)store.live)
         tape_compact();
     if (++store.epoch == 0) { /* wrapped: old marks could look current */
         for (int32_t i = 0; i < store.top; i++)
@@ -193,7 +203,7 @@ int32_t mg_backward(int32_t root)
      * which nodes to visit. */
     const int32_t *order = store.tape;
     int32_t last = store.pos[root];
-    int32_t count = find_graph(root, store.tape_len / 16, p.epoch);
+    int32_t count = find_graph(root, store.tape_len / SEARCH_SHARE, p.epoch);
     if (count >= 0) {
         int32_t *found = store.todo;
         for (int32_t i = 0; i < count; i++)

@@ -216,7 +216,7 @@ static int32_t make(int op, int32_t a, int32_t b, double arg)
         n->u.arg = arg;
     int err = OPS[op].forward(store.nodes, n);
     if (err) {
-        node_unmake(id);
+        put_back(id);
         return err;
     }
     node_hold_kids(n);

@@ -40,14 +40,22 @@ void store_lock(void)
 void store_unlock(void) { pthread_mutex_unlock(&lock); }
 #endif
 
+enum {
+    SMALL_STORE = 8192,  /* slots below which the store grows by SMALL_STEP */
+    SMALL_STEP = 1024,
+    GROWTH_DIVISOR = 8   /* above it, by capacity / GROWTH_DIVISOR */
+};
+
 /* More slots, and every per-slot array with them. */
 static int grow(void)
 {
     if (store.capacity == INT32_MAX)
         return MG_ENOMEM;
     /* By an eighth: the store then never holds more than 1/8 slack (realloc of
-     * a large block moves pages, not bytes, so small steps are cheap). */
-    int64_t cap = (int64_t)store.capacity + (store.capacity < 8192 ? 1024 : store.capacity / 8);
+     * a large block moves pages, not bytes, so small steps are cheap); a small
+     * store by a fixed step, so that it does not grow a few slots at a time. */
+    int64_t cap = (int64_t)store.capacity
+                + (store.capacity < SMALL_STORE ? SMALL_STEP : store.capacity / GROWTH_DIVISOR);
     if (cap > INT32_MAX)
         cap = INT32_MAX;
     /* Nodes last: a failure before them leaves the arrays larger than needed,
@@ -106,7 +114,8 @@ static int32_t take_slot(void)
         tape_compact();
         /* Grow unless compacting gave back an eighth of the slots or more, so
          * that compaction costs O(1) per node made, amortized. */
-        if (store.live >= store.capacity - store.capacity / 8 && grow() != 0 && store.free_head < 0)
+        if (store.live >= store.capacity - store.capacity / GROWTH_DIVISOR && grow() != 0
+            && store.free_head < 0)
             return MG_ENOMEM;
     }
     if (store.free_head >= 0) {
@@ -181,9 +190,7 @@ static void free_extra(Node *n)
     }
 }
 
-/* Free the slot (reusable once the tape is compacted); the caller has dealt
- * with the children. */
-static void put_back(int32_t id)
+void put_back(int32_t id)
 {
     Node *n = &store.nodes[id];
     free_extra(n);
@@ -193,11 +200,6 @@ static void put_back(int32_t id)
     n->first = store.pending_head;
     store.pending_head = id;
     store.live--;
-}
-
-void node_unmake(int32_t id)
-{
-    put_back(id);
 }
 
 void node_drop(int32_t id)

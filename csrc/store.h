@@ -73,11 +73,13 @@ void store_unlock(void);
 /* A new node with room for nkids children (in_list: in a list of their own,
  * as a fused neuron keeps them, however many; MG_POW: with its Power), held
  * once (by the Value the caller makes for it); returns its id or MG_ENOMEM.
- * The caller fills in the kids and calls node_hold_kids, or node_unmake to
+ * The caller fills in the kids and calls node_hold_kids, or put_back to
  * give the slot back. */
 int32_t node_new(int op, int32_t nkids, int in_list);
 void node_hold_kids(const Node *n);
-void node_unmake(int32_t id);
+/* Free the slot (reusable once the tape is compacted); the caller has dealt
+ * with the children. */
+void put_back(int32_t id);
 /* Drop one reference; a node nobody refers to is freed, and so, in turn, are
  * children only it referred to. */
 void node_drop(int32_t id);

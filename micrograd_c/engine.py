@@ -14,7 +14,7 @@ import _thread
 from ._core import ffi as _ffi, lib
 from ._numbers import as_float
 
-_op = lib.mg_op
+_mg_op = lib.mg_op
 _LEAF, _ADD, _MUL, _POW, _NEG = lib.MG_LEAF, lib.MG_ADD, lib.MG_MUL, lib.MG_POW, lib.MG_NEG
 _RELU, _TANH, _EXP, _LOG, _SIGMOID = lib.MG_RELU, lib.MG_TANH, lib.MG_EXP, lib.MG_LOG, lib.MG_SIGMOID
 _SUB, _RSUB, _DIV, _RDIV = lib.MG_SUB, lib.MG_RSUB, lib.MG_DIV, lib.MG_RDIV
@@ -105,9 +105,9 @@ class Value:
             if err:
                 _raise(err)
             return
-        i = _op(_LEAF, -1, -1, x)
+        i = _mg_op(_LEAF, -1, -1, x)
         if i < 0:
-            i = _retry(i, _op, _LEAF, -1, -1, x)
+            i = _retry(i, _mg_op, _LEAF, -1, -1, x)
         self._i = i
 
     def __del__(self):
@@ -130,37 +130,37 @@ class Value:
     # ---- ops: each is one C call that makes the node and computes its data ----
     def __add__(self, other):
         if isinstance(other, Value):
-            return _made(_op(_ADD, self._i, other._i, 0.0))
+            return _made(_mg_op(_ADD, self._i, other._i, 0.0))
         c = _const(other)
-        return NotImplemented if c is None else _made(_op(_ADD, self._i, -1, c))
+        return NotImplemented if c is None else _made(_mg_op(_ADD, self._i, -1, c))
 
     def __mul__(self, other):
         if isinstance(other, Value):
-            return _made(_op(_MUL, self._i, other._i, 0.0))
+            return _made(_mg_op(_MUL, self._i, other._i, 0.0))
         c = _const(other)
-        return NotImplemented if c is None else _made(_op(_MUL, self._i, -1, c))
+        return NotImplemented if c is None else _made(_mg_op(_MUL, self._i, -1, c))
 
     def __pow__(self, other):
         c = _const(other)  # only int/float powers, as in micrograd; Value ** Value is a TypeError
-        return NotImplemented if c is None else _made(_op(_POW, self._i, -1, c))
+        return NotImplemented if c is None else _made(_mg_op(_POW, self._i, -1, c))
 
     def __neg__(self):
-        return _made(_op(_NEG, self._i, -1, 0.0))
+        return _made(_mg_op(_NEG, self._i, -1, 0.0))
 
     def relu(self):
-        return _made(_op(_RELU, self._i, -1, 0.0))
+        return _made(_mg_op(_RELU, self._i, -1, 0.0))
 
     def tanh(self):
-        return _made(_op(_TANH, self._i, -1, 0.0))
+        return _made(_mg_op(_TANH, self._i, -1, 0.0))
 
     def exp(self):
-        return _made(_op(_EXP, self._i, -1, 0.0))
+        return _made(_mg_op(_EXP, self._i, -1, 0.0))
 
     def log(self):
-        return _made(_op(_LOG, self._i, -1, 0.0))
+        return _made(_mg_op(_LOG, self._i, -1, 0.0))
 
     def sigmoid(self):
-        return _made(_op(_SIGMOID, self._i, -1, 0.0))
+        return _made(_mg_op(_SIGMOID, self._i, -1, 0.0))
 
     # the rest are micrograd's own compositions, with the same nodes, so results
     # match it to the bit; with two nodes, one C call makes both
@@ -169,19 +169,19 @@ class Value:
 
     def __sub__(self, other):  # self + (-other)
         if isinstance(other, Value):
-            return _made(_op(_SUB, self._i, other._i, 0.0))
+            return _made(_mg_op(_SUB, self._i, other._i, 0.0))
         c = _const(other)
-        return NotImplemented if c is None else _made(_op(_ADD, self._i, -1, -c))
+        return NotImplemented if c is None else _made(_mg_op(_ADD, self._i, -1, -c))
 
     def __rsub__(self, other):  # other + (-self)
         c = _const(other)
-        return NotImplemented if c is None else _made(_op(_RSUB, self._i, -1, c))
+        return NotImplemented if c is None else _made(_mg_op(_RSUB, self._i, -1, c))
 
     def __truediv__(self, other):  # self * other**-1
         if isinstance(other, Value):
-            return _made(_op(_DIV, self._i, other._i, 0.0))
+            return _made(_mg_op(_DIV, self._i, other._i, 0.0))
         c = _const(other)
-        return NotImplemented if c is None else _made(_op(_MUL, self._i, -1, c**-1))
+        return NotImplemented if c is None else _made(_mg_op(_MUL, self._i, -1, c**-1))
 
     def __rtruediv__(self, other):  # other * self**-1
         try:
@@ -190,7 +190,7 @@ class Value:
             c = None
         if c is None:  # self**-1 comes first, as in micrograd: "a" / Value(0) is a ZeroDivisionError
             return self**-1 * other
-        return _made(_op(_RDIV, self._i, -1, c))
+        return _made(_mg_op(_RDIV, self._i, -1, c))
 
     def backward(self):
         err = lib.mg_backward(self._i)
