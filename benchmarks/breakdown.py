@@ -8,6 +8,7 @@ import argparse
 import gc
 import random
 import statistics
+import sys
 import time
 import timeit
 
@@ -39,9 +40,9 @@ class Queued:
             i = self._i
         except AttributeError:
             return
-        if i < 0 or (engine._collecting and gc.is_finalized(self)):
-            return
         self._i = -1
+        if sys.getrefcount(self) > engine._DYING_REFS:
+            return
         _queue.append(i)
         if len(_queue) >= engine._BATCH:
             _queue.clear()

@@ -113,19 +113,20 @@ class Value:
     def __del__(self):
         try:
             i = self._i
-        except AttributeError:  # __init__ failed before a node was made
-            return
-        self._i = -1  # released, in the same step as read: a second call queues -1, a no-op
-        if _collecting and _is_finalized(self):
-            # The collector is freeing a reference cycle this Value is in, and an object of the
-            # cycle may still put it back in use (a pool's __del__, say): keep it until it is
-            # really unused (see _bury).
-            self._i = i
-            _unburied.append(self)
-            return
-        _dead.append(i)
-        if len(_dead) >= _batch:
-            _flush()
+            self._i = -1  # released, in the same step as read: a second call queues -1, a no-op
+            if _refs(self) > _DYING_REFS:
+                # Something else still refers to this Value: the collector is freeing a cycle it
+                # is in (and the cycle may bring it back), or __del__ was called by hand on a
+                # Value in use (a model's parameter, say, whose id layers and optimizers keep).
+                # Its node stays until nothing refers to the Value (see _bury).
+                self._i = i
+                _unburied[id(self)] = self
+                return
+            _dead.append(i)
+            if len(_dead) >= _batch:
+                _flush()
+        except Exception:  # __init__ failed before a node was made, or Python is shutting down
+            pass
 
     # ---- ops: each is one C call that makes the node and computes its data ----
     def __add__(self, other):
@@ -286,7 +287,6 @@ def _leaf(data, grad):
 _new = object.__new__
 _refs = sys.getrefcount
 _referents = gc.get_referents
-_is_finalized = gc.is_finalized
 
 
 def _has_node(v):
@@ -306,8 +306,8 @@ def _has_node(v):
 # - taking the batch is one assignment with nothing in between that can run Python code (the
 #   new list is made first: making a list may start the collector);
 # - each id is queued once: __del__ marks its Value released (a second call by hand queues
-#   -1, which releases nothing), and a Value the collector finalizes while freeing a cycle is
-#   released only once nothing refers to it (the cycle may put it back in use).
+#   -1, which releases nothing), and a Value something else still refers to (a cycle the
+#   collector is freeing may put it back in use) is released only once nothing does.
 # A KeyboardInterrupt can still lose ids, never more than it interrupts: a batch it lands in
 # between taking and releasing. (It can also strand a node anywhere a C call has made one and
 # the Value for it is not made yet.)
@@ -326,43 +326,44 @@ def _flush():
         lib.mg_release(batch, len(batch))
 
 
-# Values the collector finalized while freeing a cycle: kept alive here (so they are not
-# freed unseen), each until nothing else refers to it, and then released. The collector
-# finalizes objects only while it collects, so __del__ asks whether its Value was finalized
-# only then: the question is a C call, and __del__ runs for every Value.
-_unburied = []
-_collecting = False
+# Values whose __del__ ran while something else still referred to them, by id(): kept alive
+# here, each until nothing else does, and then released.
+_unburied = {}
 
 
-def _gc_phase(phase, _):
-    global _collecting
-    _collecting = phase == "start"
+class _Probe:
+    def __del__(self):
+        global _DYING_REFS
+        _DYING_REFS = _refs(self)
 
 
-gc.callbacks.append(_gc_phase)
+# What _refs(self) counts in a __del__ run because the object's last reference went (the
+# interpreter's own references; the count differs between versions): more means someone else
+# refers to it. (The collector holds one more on an object it finalizes.)
+_Probe()
 
 
-def _refs_each(objects):
-    return [_refs(o) for o in objects]
+def _refs_each(values):
+    return [(v, _refs(v)) for v in values.values()]
 
 
-# What _refs_each counts for an object only a list refers to (it differs between versions).
-_ONLY_LISTED = _refs_each([object()])[0]
+# What _refs_each counts for an object only the dict refers to (it differs between versions).
+_ONLY_KEPT = _refs_each({0: object()})[0][1]
 
 
 def _bury():
     """Release the Values of _unburied that nothing else refers to any more."""
     global _unburied
-    empty = []
+    empty = {}
     values, _unburied = _unburied, empty  # taken as _flush takes a batch
-    kept = []
-    for v, refs in zip(values, _refs_each(values)):
-        if refs > _ONLY_LISTED:
-            kept.append(v)
+    kept = {}
+    for v, refs in _refs_each(values):
+        if refs > _ONLY_KEPT:
+            kept[id(v)] = v
         else:
             _dead.append(v._i)
             v._i = -1
-    _unburied.extend(kept)
+    _unburied.update(kept)
 
 
 def set_node_limit(n):
@@ -387,8 +388,8 @@ def memory_stats():
 
 
 # ---- Ctrl-C while a Value is being freed ----
-# Python checks for signals when a function starts, __del__ and a collector callback
-# included, and an exception that leaves those can only be printed ("Exception ignored
+# Python checks for signals when a function starts, __del__ included, and an exception that
+# leaves __del__ can only be printed ("Exception ignored
 # in ..."): a KeyboardInterrupt raised there would be lost and the program would run on. So
 # such a KeyboardInterrupt is delivered again, by simulating the signal from another thread,
 # and only once this one has left the hook: it then lands in the program's own code.
@@ -401,7 +402,7 @@ def _deliver_interrupt(hook_done):
 
 def _unraisable(unraisable):
     obj = unraisable.object
-    if isinstance(unraisable.exc_value, KeyboardInterrupt) and obj in (Value.__del__, _gc_phase):
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and obj is Value.__del__:
         _finish_interrupted(unraisable.exc_traceback)
         hook_done = _thread.allocate_lock()
         hook_done.acquire()
@@ -418,14 +419,12 @@ def _unraisable(unraisable):
 
 
 def _finish_interrupted(tb):
-    """Do what the interrupt stopped as it started: a Value's __del__, or _gc_phase."""
+    """Do what the interrupt stopped as it started: a Value's __del__."""
     if tb is None:
         return
     code, names = tb.tb_frame.f_code, tb.tb_frame.f_locals
     if code is Value.__del__.__code__ and "i" not in names and "self" in names:
-        Value.__del__(names["self"])
-    elif code is _gc_phase.__code__ and "phase" in names:
-        _gc_phase(names["phase"], None)
+        Value.__del__(names["self"])  # the traceback refers to it: it goes to _unburied
 
 
 _previous_unraisablehook = sys.unraisablehook
