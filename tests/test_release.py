@@ -269,7 +269,7 @@ INTERRUPTED_LOOP = """
     from micrograd_c import Value, nn
 
     sent, threshold = int(sys.argv[1]), int(sys.argv[2])
-    gc.set_threshold(threshold)  # 1: the collector runs all the time, and its callbacks with it
+    gc.set_threshold(threshold)  # 1: the collector runs all the time, finalizing Values as it goes
     junk = []
     random.seed(0)
     model = nn.MLP(3, [8, 8, 1])
