@@ -64,7 +64,7 @@ def ns(stmt, number, args, gc_on=True, **names):
 def c_calls(n, args):
     """ns per mg_op making a node, and per node of mg_release freeing them in batches of 1024."""
     x, y = Value(0.5), Value(-1.5)
-    op, MUL, xi, yi = lib.mg_op, lib.MG_MUL, x._i, y._i
+    op, MUL, xi, yi = lib.mg_op, engine._MUL, x._i, y._i
     make, release = [], []
     for _ in range(args.repeats):
         ids = [0] * n
@@ -88,7 +88,7 @@ def op_breakdown(args):
     N = 200_000
     x, y = Value(0.5), Value(-1.5)
     xi, yi = x._i, y._i
-    env = dict(x=x, y=y, xi=xi, yi=yi, lib=lib, op=lib.mg_op, MUL=lib.MG_MUL, made=engine._made,
+    env = dict(x=x, y=y, xi=xi, yi=yi, lib=lib, op=lib.mg_op, MUL=engine._MUL, made=engine._made,
                new=object.__new__, Bare=Bare, Queued=Queued, Value=Value, const=engine._const, f=f)
     whole = ns("x * y", N, args, **env)
     no_dispatch = ns("made(op(MUL, xi, yi, 0.0))", N, args, **env)

@@ -1,4 +1,5 @@
-/* backward.c - the reverse-mode pass, and each op's backward.
+/* backward.c - the reverse-mode pass: which nodes to visit, in which order
+ * (each op's backward is in ops.c).
  *
  * The tape lists nodes in the order they were made, children before parents,
  * so visiting a graph's nodes in reverse tape order visits each node after all
@@ -12,18 +13,9 @@
  * The search runs first and gives up after a sixteenth of the tape, so a big
  * graph pays little for it; the pass then takes over, keeping its marks.
  * Neither recurses: a chain of millions of nodes is no harder than a wide graph.
- *
- * Each op's backward adds the node's grad, times the local derivative, into
- * its children's grads, reading the children's data as it is now (as
- * micrograd's closures do). It never fails: like PyTorch, it gives inf or nan
- * where a derivative does not exist. The ops are dispatched by a switch in the
- * pass, not through a table of function pointers, so that the compiler inlines
- * them into the loop: the pass is a chain of dependent loads and adds (a
- * child's grad is read right after its parent wrote it), and an indirect call
- * per node made it a fifth slower (benchmarks/README.md). */
-#include <math.h>
+ */
 #include <stdlib.h>
-#include "store.h"
+#include "ops.h"
 
 enum {
     /* A tape with more entries than this many per live node is mostly freed
@@ -34,122 +26,6 @@ enum {
      * in one pass than to sort. */
     SEARCH_SHARE = 16
 };
-
-/* What every op's backward needs: the nodes (read only), the grads it adds
- * to, the marks that say which nodes the root reaches, and the tape positions
- * that tell whether x ** k's slope from forward still holds. */
-typedef struct {
-    const Node *nodes;
-    double *grad;
-    uint16_t *mark;
-    uint16_t epoch;
-    const int32_t *pos;
-    int32_t edited_from;
-} Pass;
-
-/* Add d to a child's grad, and mark the child reached so the pass visits it. */
-static inline void pass_on(const Pass *p, int32_t kid, double d)
-{
-    p->grad[kid] += d;
-    p->mark[kid] = p->epoch;
-}
-
-/* g is the node's grad. A binary op's children: the first one, and the
- * second one or the constant. */
-static void add_backward(const Pass *p, const Node *n, double g)
-{
-    pass_on(p, n->first, g);
-    if (n->nkids == 2)
-        pass_on(p, n->u.second, g);
-}
-
-static void mul_backward(const Pass *p, const Node *n, double g)
-{
-    if (n->nkids == 2) {
-        pass_on(p, n->first, p->nodes[n->u.second].data * g);
-        pass_on(p, n->u.second, p->nodes[n->first].data * g);
-    } else {
-        pass_on(p, n->first, n->u.arg * g);
-    }
-}
-
-static void pow_backward(const Pass *p, const Node *n, double g)
-{
-    int32_t id = (int32_t)(n - p->nodes);
-    const Power *power = n->u.power;
-    double k = power->k;
-    if (k == 0.0) { /* x ** 0 is constant: no gradient (not 0 * x ** -1, nan at 0) */
-        p->mark[n->first] = p->epoch;
-        return;
-    }
-    /* forward's slope is for the x of then: the x of now unless data was
-     * edited after this node was made */
-    double slope = p->pos[id] >= p->edited_from ? power->slope
-                                                : pow_slope(p->nodes[n->first].data, k);
-    pass_on(p, n->first, (k * slope) * g);
-}
-
-static void neg_backward(const Pass *p, const Node *n, double g)
-{
-    pass_on(p, n->first, -g);
-}
-
-static void relu_backward(const Pass *p, const Node *n, double g)
-{
-    pass_on(p, n->first, (double)(n->data > 0.0) * g);
-}
-
-static void tanh_backward(const Pass *p, const Node *n, double g)
-{
-    pass_on(p, n->first, (1.0 - n->data * n->data) * g);
-}
-
-static void exp_backward(const Pass *p, const Node *n, double g)
-{
-    pass_on(p, n->first, n->data * g);
-}
-
-static void log_backward(const Pass *p, const Node *n, double g)
-{
-    pass_on(p, n->first, g / p->nodes[n->first].data);
-}
-
-static void sigmoid_backward(const Pass *p, const Node *n, double g)
-{
-    pass_on(p, n->first, (n->data * (1.0 - n->data)) * g);
-}
-
-/* Kids x[0..m), w[0..m), b, as in ops.c's neuron_forward. */
-static void neuron_backward(const Pass *p, const Node *n, double g)
-{
-    const int32_t *k = n->u.list;
-    int32_t m = (n->first - 1) / 2;
-    if (n->op == MG_NEURON_RELU)
-        g = (double)(n->data > 0.0) * g;
-    for (int32_t i = 0; i < m; i++) {
-        pass_on(p, k[m + i], p->nodes[k[i]].data * g);
-        pass_on(p, k[i], p->nodes[k[m + i]].data * g);
-    }
-    pass_on(p, k[2 * m], g);
-}
-
-static void node_backward(const Pass *p, const Node *n, double g)
-{
-    switch ((int)n->op) {
-    case MG_ADD: add_backward(p, n, g); break;
-    case MG_MUL: mul_backward(p, n, g); break;
-    case MG_POW: pow_backward(p, n, g); break;
-    case MG_NEG: neg_backward(p, n, g); break;
-    case MG_RELU: relu_backward(p, n, g); break;
-    case MG_TANH: tanh_backward(p, n, g); break;
-    case MG_EXP: exp_backward(p, n, g); break;
-    case MG_LOG: log_backward(p, n, g); break;
-    case MG_SIGMOID: sigmoid_backward(p, n, g); break;
-    case MG_NEURON:
-    case MG_NEURON_RELU: neuron_backward(p, n, g); break;
-    default: break; /* a leaf has no children */
-    }
-}
 
 /* Mark and list (in store.todo) the nodes the root reaches, breadth first.
  * Returns how many, or -1 once there are more than `most`. */
@@ -185,7 +61,7 @@ int32_t mg_backward(int32_t root)
     store_lock();
     if (!node_is_live(root)) {
         store_unlock();
-        return MG_EINVAL;
+        return MG_ENODE;
     }
     if (store.tape_len > TAPE_ENTRIES_PER_LIVE_NODE * (int64_t)store.live)
         tape_compact();
@@ -214,11 +90,7 @@ int32_t mg_backward(int32_t root)
         order = found;
         last = count - 1;
     }
-    for (int32_t i = last; i >= 0; i--) {
-        int32_t id = order[i];
-        if (p.mark[id] == p.epoch) /* else not reached from the root (or freed) */
-            node_backward(&p, &p.nodes[id], p.grad[id]);
-    }
+    backward_visit(&p, order, last);
     store_unlock();
     return 0;
 }

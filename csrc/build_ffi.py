@@ -21,7 +21,7 @@ def _cdef():
 
 def _compile_args():
     if sys.platform == "win32":
-        return ["/fp:precise", "/W3"], []
+        return ["/std:c11", "/fp:precise", "/W3"], []
     # -ffp-contract=off: no fused multiply-adds, whose single rounding would make a*b + c differ
     # from Python's (and the reference's) two roundings in the last bit.
     args = ["-std=c11", "-O2", "-Wall", "-Wextra", "-ffp-contract=off"]

@@ -1,18 +1,61 @@
-/* ops.c - the forward half of every op, and the calls that make nodes: the
- * op table gives each op kind its number of children and its forward, which
- * computes a node's data from its children (each op's backward is in
- * backward.c, beside the pass that runs it).
+/* ops.c - every op: its forward and its backward side by side, its entry in
+ * the op table, and the calls that make nodes of a kind.
  *
  * Forward results follow Python's float arithmetic and `math` module to the
  * bit, including which inputs are errors, so the facade raises what the
- * pure-Python reference raises. */
+ * pure-Python reference raises. Backward reads the children's data as it is
+ * now (as micrograd's closures do) and never fails: like PyTorch, it gives
+ * inf or nan where a derivative does not exist.
+ *
+ * Adding an op: its kind below, its forward and backward, its row of OPS.
+ * (A case in backward_visit's switch makes its backward faster; without one
+ * the table's is called.) */
 #include <errno.h>
 #include <math.h>
-#include "store.h"
+#include "ops.h"
 
-typedef int (*forward_fn)(const Node *nodes, Node *n);
+/* The kinds, in the order of the table (and mg_describe_op's numbers). */
+enum {
+    OP_LEAF,
+    OP_ADD,
+    OP_MUL,
+    OP_POW,
+    OP_NEG,
+    OP_RELU,
+    OP_TANH,
+    OP_EXP,
+    OP_LOG,
+    OP_SIGMOID,
+    OP_NEURON,
+    OP_NEURON_RELU,
+    /* compositions: micrograd makes two nodes for each */
+    OP_SUB,
+    OP_RSUB,
+    OP_DIV,
+    OP_RDIV,
+    OP_COUNT
+};
 
-/* ---- forward: return 0 or an MG_E* code ---- */
+/* Add d to a child's grad, and mark the child reached so the pass visits it. */
+static inline void pass_on(const Pass *p, int32_t kid, double d)
+{
+    p->grad[kid] += d;
+    p->mark[kid] = p->epoch;
+}
+
+/* A binary op's operands: the first child, and the second child or the
+ * constant (x + 2 needs no node for the 2). */
+static double left(const Node *nodes, const Node *n)
+{
+    return nodes[n->first].data;
+}
+
+static double right(const Node *nodes, const Node *n)
+{
+    return n->nkids == 2 ? nodes[n->u.second].data : n->u.arg;
+}
+
+/* ---- a leaf: data = its constant ---- */
 
 static int leaf_forward(const Node *nodes, Node *n)
 {
@@ -21,16 +64,12 @@ static int leaf_forward(const Node *nodes, Node *n)
     return 0;
 }
 
-/* A binary op's right operand: the second child, or the constant. */
-static double right(const Node *nodes, const Node *n)
+static inline void leaf_backward(const Pass *p, const Node *n, double g)
 {
-    return n->nkids == 2 ? nodes[n->u.second].data : n->u.arg;
+    (void)p, (void)n, (void)g; /* no children */
 }
 
-static double left(const Node *nodes, const Node *n)
-{
-    return nodes[n->first].data;
-}
+/* ---- x + y, x + c ---- */
 
 static int add_forward(const Node *nodes, Node *n)
 {
@@ -38,10 +77,46 @@ static int add_forward(const Node *nodes, Node *n)
     return 0;
 }
 
+static inline void add_backward(const Pass *p, const Node *n, double g)
+{
+    pass_on(p, n->first, g);
+    if (n->nkids == 2)
+        pass_on(p, n->u.second, g);
+}
+
+/* ---- x * y, x * c ---- */
+
 static int mul_forward(const Node *nodes, Node *n)
 {
     n->data = left(nodes, n) * right(nodes, n);
     return 0;
+}
+
+static inline void mul_backward(const Pass *p, const Node *n, double g)
+{
+    if (n->nkids == 2) {
+        pass_on(p, n->first, p->nodes[n->u.second].data * g);
+        pass_on(p, n->u.second, p->nodes[n->first].data * g);
+    } else {
+        pass_on(p, n->first, n->u.arg * g);
+    }
+}
+
+/* ---- x ** k ----
+ * A power keeps, beside its node, the exponent and the slope x ** (k - 1),
+ * computed by forward while x is at hand: libm's pow is slow and would sit in
+ * the middle of the backward pass's chain of dependent adds. Backward uses the
+ * slope while data has not been edited since (see Store.edited_from). */
+typedef struct {
+    double k; /* first: the node's constant (see Op.extra) */
+    double slope;
+} Power;
+
+/* x ** (k - 1), which the backward of x ** k multiplies by k (pow(x, 1) is x
+ * exactly, and x ** 2 is common enough to skip libm's pow for). */
+static double pow_slope(double x, double k)
+{
+    return k == 2.0 ? x : pow(x, k - 1.0);
 }
 
 static int is_odd_integer(double k)
@@ -54,10 +129,11 @@ static int is_odd_integer(double k)
  * negative base and a fractional exponent; we, like math.pow, say ValueError). */
 static int pow_forward(const Node *nodes, Node *n)
 {
-    double x = left(nodes, n), k = n->u.power->k;
+    Power *power = n->u.extra;
+    double x = left(nodes, n), k = power->k;
     int negate = 0;
-    if (k != 0.0) /* for backward, while x is at hand: see Power in store.h */
-        n->u.power->slope = pow_slope(x, k);
+    if (k != 0.0) /* for backward, while x is at hand: see Power */
+        power->slope = pow_slope(x, k);
     if (k == 0.0) {
         n->data = 1.0;
         return 0;
@@ -111,11 +187,36 @@ static int pow_forward(const Node *nodes, Node *n)
     return 0;
 }
 
+static inline void pow_backward(const Pass *p, const Node *n, double g)
+{
+    int32_t id = (int32_t)(n - p->nodes);
+    const Power *power = n->u.extra;
+    double k = power->k;
+    if (k == 0.0) { /* x ** 0 is constant: no gradient (not 0 * x ** -1, nan at 0) */
+        p->mark[n->first] = p->epoch;
+        return;
+    }
+    /* forward's slope is for the x of then: the x of now unless data was
+     * edited after this node was made */
+    double slope = p->pos[id] >= p->edited_from ? power->slope
+                                                : pow_slope(p->nodes[n->first].data, k);
+    pass_on(p, n->first, (k * slope) * g);
+}
+
+/* ---- -x ---- */
+
 static int neg_forward(const Node *nodes, Node *n)
 {
     n->data = -left(nodes, n);
     return 0;
 }
+
+static inline void neg_backward(const Pass *p, const Node *n, double g)
+{
+    pass_on(p, n->first, -g);
+}
+
+/* ---- relu ---- */
 
 static int relu_forward(const Node *nodes, Node *n)
 {
@@ -124,11 +225,25 @@ static int relu_forward(const Node *nodes, Node *n)
     return 0;
 }
 
+static inline void relu_backward(const Pass *p, const Node *n, double g)
+{
+    pass_on(p, n->first, (double)(n->data > 0.0) * g);
+}
+
+/* ---- tanh ---- */
+
 static int tanh_forward(const Node *nodes, Node *n)
 {
     n->data = tanh(left(nodes, n));
     return 0;
 }
+
+static inline void tanh_backward(const Pass *p, const Node *n, double g)
+{
+    pass_on(p, n->first, (1.0 - n->data * n->data) * g);
+}
+
+/* ---- exp ---- */
 
 static int exp_forward(const Node *nodes, Node *n)
 {
@@ -140,6 +255,13 @@ static int exp_forward(const Node *nodes, Node *n)
     return 0;
 }
 
+static inline void exp_backward(const Pass *p, const Node *n, double g)
+{
+    pass_on(p, n->first, n->data * g);
+}
+
+/* ---- log ---- */
+
 static int log_forward(const Node *nodes, Node *n)
 {
     double x = left(nodes, n);
@@ -148,6 +270,13 @@ static int log_forward(const Node *nodes, Node *n)
     n->data = log(x);
     return 0;
 }
+
+static inline void log_backward(const Pass *p, const Node *n, double g)
+{
+    pass_on(p, n->first, g / p->nodes[n->first].data);
+}
+
+/* ---- sigmoid ---- */
 
 /* Written so that exp never overflows: exp of a non-positive number only. */
 static int sigmoid_forward(const Node *nodes, Node *n)
@@ -162,9 +291,15 @@ static int sigmoid_forward(const Node *nodes, Node *n)
     return 0;
 }
 
-/* Kids are x[0..m), w[0..m), b with m = (first - 1) / 2. The sum runs in
- * micrograd's order, b + w0*x0 + w1*x1 + ..., so data is bit-identical to
- * the unfused graph. */
+static inline void sigmoid_backward(const Pass *p, const Node *n, double g)
+{
+    pass_on(p, n->first, (n->data * (1.0 - n->data)) * g);
+}
+
+/* ---- a fused neuron: act(b + w0*x0 + w1*x1 + ...), one node per neuron of a layer ----
+ * Kids are x[0..m), w[0..m), b with m = (first - 1) / 2. The sum runs in
+ * micrograd's order, so data is bit-identical to the unfused graph. */
+
 static int neuron_forward(const Node *nodes, Node *n)
 {
     const int32_t *k = n->u.list;
@@ -172,49 +307,117 @@ static int neuron_forward(const Node *nodes, Node *n)
     double act = nodes[k[2 * m]].data;
     for (int32_t i = 0; i < m; i++)
         act = act + nodes[k[m + i]].data * nodes[k[i]].data;
-    n->data = (n->op == MG_NEURON_RELU && act < 0.0) ? 0.0 : act;
+    n->data = (n->op == OP_NEURON_RELU && act < 0.0) ? 0.0 : act;
     return 0;
 }
 
-static const struct {
-    int arity; /* children mg_op takes: 1, 2 (1 or 2 for binary ops), 0 for leaves, -1 not via mg_op */
-    forward_fn forward;
-} OPS[MG_NUM_OPS] = {
-    [MG_LEAF] = {0, leaf_forward},
-    [MG_ADD] = {2, add_forward},
-    [MG_MUL] = {2, mul_forward},
-    [MG_POW] = {1, pow_forward},
-    [MG_NEG] = {1, neg_forward},
-    [MG_RELU] = {1, relu_forward},
-    [MG_TANH] = {1, tanh_forward},
-    [MG_EXP] = {1, exp_forward},
-    [MG_LOG] = {1, log_forward},
-    [MG_SIGMOID] = {1, sigmoid_forward},
-    [MG_NEURON] = {-1, neuron_forward},
-    [MG_NEURON_RELU] = {-1, neuron_forward},
+static inline void neuron_backward(const Pass *p, const Node *n, double g)
+{
+    const int32_t *k = n->u.list;
+    int32_t m = (n->first - 1) / 2;
+    if (n->op == OP_NEURON_RELU)
+        g = (double)(n->data > 0.0) * g;
+    for (int32_t i = 0; i < m; i++) {
+        pass_on(p, k[m + i], p->nodes[k[i]].data * g);
+        pass_on(p, k[i], p->nodes[k[m + i]].data * g);
+    }
+    pass_on(p, k[2 * m], g);
+}
+
+/* ---- the table ---- */
+
+const Op OPS[OP_COUNT] = {
+    [OP_LEAF] = {"leaf", "", 0, leaf_forward, leaf_backward},
+    [OP_ADD] = {"add", "+", 2, add_forward, add_backward},
+    [OP_MUL] = {"mul", "*", 2, mul_forward, mul_backward},
+    [OP_POW] = {"pow", "**", 1, pow_forward, pow_backward, .extra = sizeof(Power)},
+    [OP_NEG] = {"neg", "neg", 1, neg_forward, neg_backward},
+    [OP_RELU] = {"relu", "ReLU", 1, relu_forward, relu_backward},
+    [OP_TANH] = {"tanh", "tanh", 1, tanh_forward, tanh_backward},
+    [OP_EXP] = {"exp", "exp", 1, exp_forward, exp_backward},
+    [OP_LOG] = {"log", "log", 1, log_forward, log_backward},
+    [OP_SIGMOID] = {"sigmoid", "sigmoid", 1, sigmoid_forward, sigmoid_backward},
+    [OP_NEURON] = {"neuron", "neuron", -1, neuron_forward, neuron_backward, .kids_in_list = 1},
+    [OP_NEURON_RELU] = {"neuron_relu", "neuron-ReLU", -1, neuron_forward, neuron_backward,
+                        .kids_in_list = 1},
+    /* a - b = a + (-b); arg - a = (-a) + arg; a / b = a * b**-1; arg / a = a**-1 * arg */
+    [OP_SUB] = {"sub", NULL, 2, .inner = OP_NEG, .outer = OP_ADD},
+    [OP_RSUB] = {"rsub", NULL, 1, .inner = OP_NEG, .outer = OP_ADD},
+    [OP_DIV] = {"div", NULL, 2, .inner = OP_POW, .inner_arg = -1.0, .outer = OP_MUL},
+    [OP_RDIV] = {"rdiv", NULL, 1, .inner = OP_POW, .inner_arg = -1.0, .outer = OP_MUL},
 };
+
+/* Node.op is a byte, and FREE_SLOT is none of the kinds. */
+_Static_assert((int)OP_COUNT < (int)FREE_SLOT, "too many op kinds for Node.op");
+
+/* The backward pass (backward.c) decides which nodes to visit, and in which
+ * order; here each visited node's backward runs. The ops are dispatched by a
+ * switch rather than through the table's function pointers so that the
+ * compiler inlines them into the loop: the pass is a chain of dependent loads
+ * and adds (a child's grad is read right after its parent wrote it), and an
+ * indirect call per node made it a fifth slower (benchmarks/README.md). An
+ * op with no case here takes the table's backward. */
+void backward_visit(const Pass *pass, const int32_t *order, int32_t last)
+{
+    /* A copy the compiler can keep in registers (so it must not escape: the
+     * table's backward gets the caller's): through a pointer it would reload
+     * every field after each store to a grad or a mark. */
+    const Pass copy = *pass, *p = &copy;
+    for (int32_t i = last; i >= 0; i--) {
+        int32_t id = order[i];
+        if (p->mark[id] != p->epoch) /* not reached from the root (or freed) */
+            continue;
+        const Node *n = &p->nodes[id];
+        double g = p->grad[id];
+        switch (n->op) {
+        case OP_LEAF: break;
+        case OP_ADD: add_backward(p, n, g); break;
+        case OP_MUL: mul_backward(p, n, g); break;
+        case OP_POW: pow_backward(p, n, g); break;
+        case OP_NEG: neg_backward(p, n, g); break;
+        case OP_RELU: relu_backward(p, n, g); break;
+        case OP_TANH: tanh_backward(p, n, g); break;
+        case OP_EXP: exp_backward(p, n, g); break;
+        case OP_LOG: log_backward(p, n, g); break;
+        case OP_SIGMOID: sigmoid_backward(p, n, g); break;
+        case OP_NEURON:
+        case OP_NEURON_RELU: neuron_backward(p, n, g); break;
+        default: OPS[n->op].backward(pass, n, g);
+        }
+    }
+}
 
 /* ---- making nodes ---- */
 
-/* One node, with the lock held: op applied to a (and b, or the constant). */
-static int32_t make(int op, int32_t a, int32_t b, double arg)
+int32_t mg_describe_op(int32_t kind, mg_op_desc *out)
 {
-    int arity = OPS[op].arity;
-    int32_t nkids = arity == 0 ? 0 : (arity == 2 && b >= 0) ? 2 : 1;
-    if ((nkids >= 1 && !node_is_live(a)) || (nkids == 2 && !node_is_live(b)))
+    if (kind < 0 || kind >= OP_COUNT)
         return MG_EINVAL;
-    int32_t id = node_new(op, nkids, 0);
+    out->name = OPS[kind].name;
+    out->label = OPS[kind].label;
+    out->arity = OPS[kind].arity;
+    return 0;
+}
+
+/* One node, with the lock held: the op applied to a (and b, or the constant). */
+static int32_t make(int32_t kind, int32_t a, int32_t b, double arg)
+{
+    const Op *op = &OPS[kind];
+    int32_t nkids = op->arity == 0 ? 0 : (op->arity == 2 && b >= 0) ? 2 : 1;
+    if ((nkids >= 1 && !node_is_live(a)) || (nkids == 2 && !node_is_live(b)))
+        return MG_ENODE;
+    int32_t id = node_new(kind, nkids);
     if (id < 0)
         return id;
     Node *n = &store.nodes[id];
     n->first = a;
     if (nkids == 2)
         n->u.second = b;
-    else if (op == MG_POW)
-        n->u.power->k = arg;
+    else if (op->extra)
+        *(double *)n->u.extra = arg;
     else
         n->u.arg = arg;
-    int err = OPS[op].forward(store.nodes, n);
+    int err = op->forward(store.nodes, n);
     if (err) {
         put_back(id);
         return err;
@@ -223,46 +426,31 @@ static int32_t make(int op, int32_t a, int32_t b, double arg)
     return id;
 }
 
-/* micrograd's compositions: the inner node, made from b (or, with a
- * constant, from a), then the outer one from a and it (or from it and the
- * constant). */
-static const struct {
-    int inner;
-    double inner_arg;
-    int outer;
-} RECIPES[MG_NUM_RECIPES - MG_SUB] = {
-    [MG_SUB - MG_SUB] = {MG_NEG, 0.0, MG_ADD},    /* a + (-b) */
-    [MG_RSUB - MG_SUB] = {MG_NEG, 0.0, MG_ADD},   /* (-a) + arg */
-    [MG_DIV - MG_SUB] = {MG_POW, -1.0, MG_MUL},   /* a * b**-1 */
-    [MG_RDIV - MG_SUB] = {MG_POW, -1.0, MG_MUL},  /* a**-1 * arg */
-};
-
-int32_t mg_op(int op, int32_t a, int32_t b, double arg)
+/* A composition: the inner node, made from b (or, with a constant, from a),
+ * then the outer one from a and it (or from it and the constant). */
+static int32_t compose(const Op *op, int32_t a, int32_t b, double arg)
 {
-    int recipe = op >= MG_SUB && op < MG_NUM_RECIPES;
-    if (!recipe && (op <= MG_FREE || op >= MG_NUM_OPS || OPS[op].arity < 0))
+    int with_constant = op->arity == 1;
+    int32_t inner = make(op->inner, with_constant ? a : b, -1, op->inner_arg);
+    if (inner < 0) /* the inner b ** -1 of a division fails only for b = 0.0 */
+        return inner == MG_EZERODIV ? MG_EDIVZERO : inner;
+    int32_t id = with_constant ? make(op->outer, inner, -1, arg) : make(op->outer, a, inner, 0.0);
+    node_drop(inner); /* held by its parent now, or freed if that failed */
+    return id;
+}
+
+int32_t mg_op(int32_t kind, int32_t a, int32_t b, double arg)
+{
+    if (kind < 0 || kind >= OP_COUNT || OPS[kind].arity < 0)
         return MG_EINVAL;
     store_lock();
-    int32_t id;
-    if (recipe) {
-        int with_constant = op == MG_RSUB || op == MG_RDIV;
-        int r = op - MG_SUB;
-        int32_t inner = make(RECIPES[r].inner, with_constant ? a : b, -1, RECIPES[r].inner_arg);
-        id = inner;
-        if (inner >= 0) {
-            id = with_constant ? make(RECIPES[r].outer, inner, -1, arg)
-                               : make(RECIPES[r].outer, a, inner, 0.0);
-            node_drop(inner); /* held by its parent now, or freed if that failed */
-        }
-    } else {
-        id = make(op, a, b, arg);
-    }
+    int32_t id = OPS[kind].outer ? compose(&OPS[kind], a, b, arg) : make(kind, a, b, arg);
     store_unlock();
     return id;
 }
 
 int32_t mg_layer(int32_t nin, const int32_t *x, int32_t nout, const int32_t *w,
-                 const int32_t *b, int relu, int32_t *out)
+                 const int32_t *b, int32_t relu, int32_t *out)
 {
     if (nin < 0 || nout < 0 || nin > (INT32_MAX - 1) / 2)
         return MG_EINVAL;
@@ -270,16 +458,16 @@ int32_t mg_layer(int32_t nin, const int32_t *x, int32_t nout, const int32_t *w,
     int32_t err = 0;
     for (int32_t i = 0; i < nin && !err; i++)
         if (!node_is_live(x[i]))
-            err = MG_EINVAL;
+            err = MG_ENODE;
     for (int64_t i = 0; i < (int64_t)nin * nout && !err; i++)
         if (!node_is_live(w[i]))
-            err = MG_EINVAL;
+            err = MG_ENODE;
     for (int32_t j = 0; j < nout && !err; j++)
         if (!node_is_live(b[j]))
-            err = MG_EINVAL;
+            err = MG_ENODE;
     int32_t made = 0;
     for (; made < nout && !err; made++) {
-        int32_t id = node_new(relu ? MG_NEURON_RELU : MG_NEURON, 2 * nin + 1, 1);
+        int32_t id = node_new(relu ? OP_NEURON_RELU : OP_NEURON, 2 * nin + 1);
         if (id < 0) {
             err = id;
             break;
@@ -298,6 +486,40 @@ int32_t mg_layer(int32_t nin, const int32_t *x, int32_t nout, const int32_t *w,
     if (err) /* all or nothing */
         for (int32_t j = 0; j < made; j++)
             node_drop(out[j]);
+    store_unlock();
+    return err;
+}
+
+int32_t mg_set_leaf(int32_t id, double x)
+{
+    store_lock();
+    int32_t err = MG_ENODE;
+    if (node_is_live(id)) {
+        node_unlink(id);
+        Node *n = &store.nodes[id];
+        n->op = OP_LEAF;
+        n->u.arg = x;
+        n->data = x;
+        store.grad[id] = 0.0;
+        data_edited(); /* parents made before may have seen other data */
+        err = 0;
+    }
+    store_unlock();
+    return err;
+}
+
+int32_t mg_node_info(int32_t id, mg_info *out)
+{
+    store_lock();
+    int32_t err = MG_ENODE;
+    if (node_is_live(id)) {
+        const Node *n = &store.nodes[id];
+        out->kind = n->op;
+        out->nkids = node_nkids(n);
+        out->arg = OPS[n->op].extra ? *(const double *)n->u.extra /* see Op.extra */
+                 : n->nkids == 1 ? n->u.arg : 0.0;
+        err = 0;
+    }
     store_unlock();
     return err;
 }

@@ -16,13 +16,13 @@ static int all_live(int32_t n, const int32_t *ids)
     return 1;
 }
 
-int32_t mg_sgd_step(int32_t n, const int32_t *ids, double *buf, int first,
-                    double lr, double momentum, double weight_decay)
+int32_t mg_sgd_step(const mg_sgd *opt, int32_t n, const int32_t *ids, double *buf)
 {
     if (n < 0)
         return MG_EINVAL;
+    double lr = opt->lr, momentum = opt->momentum, weight_decay = opt->weight_decay;
     store_lock();
-    int32_t err = all_live(n, ids) ? 0 : MG_EINVAL; /* check all first: a step is all or nothing */
+    int32_t err = all_live(n, ids) ? 0 : MG_ENODE; /* check all first: a step is all or nothing */
     if (!err)
         data_edited();
     for (int32_t i = 0; i < n && !err; i++) {
@@ -31,7 +31,7 @@ int32_t mg_sgd_step(int32_t n, const int32_t *ids, double *buf, int first,
         if (weight_decay != 0.0)
             d = d + weight_decay * p->data;
         if (momentum != 0.0) {
-            buf[i] = first ? d : momentum * buf[i] + d;
+            buf[i] = opt->first ? d : momentum * buf[i] + d;
             d = buf[i];
         }
         p->data = p->data - lr * d;
@@ -40,16 +40,16 @@ int32_t mg_sgd_step(int32_t n, const int32_t *ids, double *buf, int first,
     return err;
 }
 
-int32_t mg_adam_step(int32_t n, const int32_t *ids, double *m, double *v, int32_t step,
-                     double lr, double beta1, double beta2, double eps, double weight_decay)
+int32_t mg_adam_step(const mg_adam *opt, int32_t n, const int32_t *ids, double *m, double *v)
 {
-    if (n < 0 || step < 1)
+    if (n < 0 || opt->step < 1)
         return MG_EINVAL;
+    double beta1 = opt->beta1, beta2 = opt->beta2, eps = opt->eps, weight_decay = opt->weight_decay;
     /* torch folds the bias corrections into the step size and the denominator. */
-    double step_size = lr / (1.0 - pow(beta1, (double)step));
-    double correction2_sqrt = sqrt(1.0 - pow(beta2, (double)step));
+    double step_size = opt->lr / (1.0 - pow(beta1, (double)opt->step));
+    double correction2_sqrt = sqrt(1.0 - pow(beta2, (double)opt->step));
     store_lock();
-    int32_t err = all_live(n, ids) ? 0 : MG_EINVAL;
+    int32_t err = all_live(n, ids) ? 0 : MG_ENODE;
     if (!err)
         data_edited();
     for (int32_t i = 0; i < n && !err; i++) {

@@ -4,8 +4,9 @@
  * A node is referenced by the Python Values that stand for it and by the
  * parent nodes built from it. When the count reaches zero the slot goes back
  * on the free list, so a training loop runs in bounded memory. */
+#include <math.h>
 #include <stdlib.h>
-#include "store.h"
+#include "ops.h"
 
 Store store = { .free_head = -1, .pending_head = -1, .epoch = 1 };
 
@@ -90,7 +91,7 @@ void tape_compact(void)
         if (i == edited_from)
             store.edited_from = kept;
         int32_t id = store.tape[i];
-        if (store.nodes[id].op != MG_FREE) {
+        if (store.nodes[id].op != FREE_SLOT) {
             store.pos[id] = kept;
             store.tape[kept++] = id;
         }
@@ -128,18 +129,18 @@ static int32_t take_slot(void)
 
 int node_is_live(int32_t id)
 {
-    return id >= 0 && id < store.top && store.nodes[id].op != MG_FREE;
+    return id >= 0 && id < store.top && store.nodes[id].op != FREE_SLOT;
 }
 
-int32_t node_new(int op, int32_t nkids, int in_list)
+int32_t node_new(int32_t kind, int32_t nkids)
 {
     if (store.node_limit && store.live >= store.node_limit)
         return MG_ENOMEM;
-    /* what some nodes keep beside them: a neuron's kids, a power's exponent and slope */
-    size_t extra = in_list ? (size_t)nkids * sizeof(int32_t) : op == MG_POW ? sizeof(Power) : 0;
+    const Op *op = &OPS[kind];
+    size_t extra = op->kids_in_list ? (size_t)nkids * sizeof(int32_t) : op->extra;
     void *block = NULL;
     if (extra) {
-        block = malloc(extra);
+        block = calloc(1, extra);
         if (!block)
             return MG_ENOMEM;
     }
@@ -153,16 +154,15 @@ int32_t node_new(int op, int32_t nkids, int in_list)
     n->u.arg = 0.0;
     n->first = -1;
     n->nkids = (uint8_t)nkids;
-    if (in_list) {
+    if (op->kids_in_list) {
         n->u.list = block;
         n->first = nkids;
         n->nkids = KIDS_IN_LIST;
-    } else if (op == MG_POW) {
-        n->u.power = block;
-        n->u.power->k = n->u.power->slope = 0.0;
+    } else if (block) {
+        n->u.extra = block;
     }
     store.extra_bytes += (int64_t)extra;
-    n->op = (uint8_t)op;
+    n->op = (uint8_t)kind;
     store.grad[id] = 0.0;
     store.mark[id] = 0;
     store.refs[id] = 1;
@@ -178,15 +178,15 @@ void node_hold_kids(const Node *n)
         store.refs[node_kid(n, j)]++;
 }
 
-/* Free what the node keeps beside it (a kid list, a Power). */
+/* Free what the node keeps beside it (a kid list, extra storage). */
 static void free_extra(Node *n)
 {
     if (n->nkids == KIDS_IN_LIST) {
         store.extra_bytes -= (int64_t)n->first * (int64_t)sizeof(int32_t);
         free(n->u.list);
-    } else if (n->op == MG_POW) {
-        store.extra_bytes -= (int64_t)sizeof(Power);
-        free(n->u.power);
+    } else if (OPS[n->op].extra) {
+        store.extra_bytes -= (int64_t)OPS[n->op].extra;
+        free(n->u.extra);
     }
 }
 
@@ -194,7 +194,7 @@ void put_back(int32_t id)
 {
     Node *n = &store.nodes[id];
     free_extra(n);
-    n->op = MG_FREE;
+    n->op = FREE_SLOT;
     n->nkids = 0;
     store.refs[id] = 0;
     n->first = store.pending_head;
@@ -222,28 +222,16 @@ void node_drop(int32_t id)
     }
 }
 
-int32_t mg_set_leaf(int32_t id, double x)
+void node_unlink(int32_t id)
 {
-    store_lock();
-    int32_t err = MG_EINVAL;
-    if (node_is_live(id)) {
-        Node *n = &store.nodes[id];
-        /* Its children first: dropping them never frees this node, which the
-         * caller's Value holds. A neuron's list is read before it is freed. */
-        for (int32_t j = 0; j < node_nkids(n); j++)
-            node_drop(node_kid(n, j));
-        free_extra(n);
-        n->op = MG_LEAF;
-        n->nkids = 0;
-        n->first = -1;
-        n->u.arg = x;
-        n->data = x;
-        store.grad[id] = 0.0;
-        data_edited(); /* parents made before may have seen other data */
-        err = 0;
-    }
-    store_unlock();
-    return err;
+    Node *n = &store.nodes[id];
+    /* Dropping the children never frees this node, which the caller holds. A
+     * list of kids is read before it is freed. */
+    for (int32_t j = 0; j < node_nkids(n); j++)
+        node_drop(node_kid(n, j));
+    free_extra(n);
+    n->nkids = 0;
+    n->first = -1;
 }
 
 void mg_release(const int32_t *ids, int32_t n)
@@ -279,7 +267,7 @@ void data_edited(void)
 int32_t mg_set_data(int32_t id, double x)
 {
     store_lock();
-    int32_t err = MG_EINVAL;
+    int32_t err = MG_ENODE;
     if (node_is_live(id)) {
         store.nodes[id].data = x;
         data_edited();
@@ -292,7 +280,7 @@ int32_t mg_set_data(int32_t id, double x)
 int32_t mg_set_grad(int32_t id, double x)
 {
     store_lock();
-    int32_t err = MG_EINVAL;
+    int32_t err = MG_ENODE;
     if (node_is_live(id)) {
         store.grad[id] = x;
         err = 0;
@@ -301,25 +289,10 @@ int32_t mg_set_grad(int32_t id, double x)
     return err;
 }
 
-int32_t mg_node_info(int32_t id, mg_info *out)
+int32_t mg_hold_kids(int32_t id, int32_t *out, int32_t cap)
 {
     store_lock();
-    int32_t err = MG_EINVAL;
-    if (node_is_live(id)) {
-        const Node *n = &store.nodes[id];
-        out->op = n->op;
-        out->arg = n->op == MG_POW ? n->u.power->k : n->nkids == 1 ? n->u.arg : 0.0;
-        out->nkids = node_nkids(n);
-        err = 0;
-    }
-    store_unlock();
-    return err;
-}
-
-int32_t mg_kids(int32_t id, int32_t *out, int32_t cap)
-{
-    store_lock();
-    int32_t count = MG_EINVAL;
+    int32_t count = node_is_live(id) ? MG_EINVAL : MG_ENODE;
     if (node_is_live(id) && node_nkids(&store.nodes[id]) <= cap) {
         const Node *n = &store.nodes[id];
         count = node_nkids(n);

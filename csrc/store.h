@@ -5,18 +5,8 @@
 #ifndef MG_STORE_H
 #define MG_STORE_H
 
-#include <math.h>
 #include <stdint.h>
 #include "micrograd.h"
-
-/* x ** k keeps, beside its node, the exponent and the slope x ** (k - 1),
- * computed by forward while x is at hand: libm's pow is slow and would sit in
- * the middle of the backward pass's chain of dependent adds. Backward uses the
- * slope while data has not been edited since (see Store.edited_from). */
-typedef struct {
-    double k;
-    double slope;
-} Power;
 
 /* What a node is: 24 bytes. Its grad and its backward mark are in arrays of
  * their own, and so is what only making and freeing nodes need (reference
@@ -28,16 +18,19 @@ typedef struct {
     union {
         double arg;      /* x + c, x * c: the number c (a leaf: its first data) */
         int32_t second;  /* x + y, x * y: the second child */
-        int32_t *list;   /* a fused neuron: its children, x[m] w[m] b */
-        Power *power;    /* x ** k */
+        int32_t *list;   /* an op whose kids are in a list (a fused neuron): x[m] w[m] b */
+        void *extra;     /* an op with extra storage (x ** k): see Op.extra in ops.h */
     } u;
-    int32_t first;       /* the first child; a fused neuron: how many children;
+    int32_t first;       /* the first child; kids in a list: how many children;
                           * a free slot: the next free slot */
-    uint8_t op;
-    uint8_t nkids;       /* 0, 1, 2, or KIDS_IN_LIST (a fused neuron) */
+    uint8_t op;          /* the node's kind (its entry in ops.c's table), or FREE_SLOT */
+    uint8_t nkids;       /* 0, 1, 2, or KIDS_IN_LIST */
 } Node;
 
-enum { KIDS_IN_LIST = 3 };
+enum {
+    KIDS_IN_LIST = 3,
+    FREE_SLOT = 255      /* the kind of an unused slot */
+};
 
 typedef struct {
     Node *nodes;
@@ -70,12 +63,11 @@ extern Store store;
 void store_lock(void);
 void store_unlock(void);
 
-/* A new node with room for nkids children (in_list: in a list of their own,
- * as a fused neuron keeps them, however many; MG_POW: with its Power), held
- * once (by the Value the caller makes for it); returns its id or MG_ENOMEM.
- * The caller fills in the kids and calls node_hold_kids, or put_back to
- * give the slot back. */
-int32_t node_new(int op, int32_t nkids, int in_list);
+/* A new node of a kind with room for nkids children (and whatever else the op
+ * table says it keeps), held once (by the Value the caller makes for it);
+ * returns its id or MG_ENOMEM. The caller fills in the kids and calls
+ * node_hold_kids, or put_back to give the slot back. */
+int32_t node_new(int32_t kind, int32_t nkids);
 void node_hold_kids(const Node *n);
 /* Free the slot (reusable once the tape is compacted); the caller has dealt
  * with the children. */
@@ -84,18 +76,14 @@ void put_back(int32_t id);
  * children only it referred to. */
 void node_drop(int32_t id);
 int node_is_live(int32_t id);
+/* Let go of the node's children and of what it keeps beside them: it is left
+ * with no children, for the caller to give a kind. */
+void node_unlink(int32_t id);
 /* Drop the tape entries of freed nodes, keeping the order of the rest, and
  * make their slots reusable. */
 void tape_compact(void);
 /* Someone is changing nodes' data. */
 void data_edited(void);
-
-/* Power.slope: x ** (k - 1), which the backward of x ** k multiplies by k
- * (pow(x, 1) is x exactly, and x ** 2 is common enough to skip libm's pow for). */
-static inline double pow_slope(double x, double k)
-{
-    return k == 2.0 ? x : pow(x, k - 1.0);
-}
 
 static inline int32_t node_nkids(const Node *n)
 {

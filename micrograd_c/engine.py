@@ -15,20 +15,33 @@ from ._core import ffi as _ffi, lib
 from ._numbers import as_float
 
 _mg_op = lib.mg_op
-_LEAF, _ADD, _MUL, _POW, _NEG = lib.MG_LEAF, lib.MG_ADD, lib.MG_MUL, lib.MG_POW, lib.MG_NEG
-_RELU, _TANH, _EXP, _LOG, _SIGMOID = lib.MG_RELU, lib.MG_TANH, lib.MG_EXP, lib.MG_LOG, lib.MG_SIGMOID
-_SUB, _RSUB, _DIV, _RDIV = lib.MG_SUB, lib.MG_RSUB, lib.MG_DIV, lib.MG_RDIV
+
+
+def _op_table():
+    """The C op table: each op's kind by name, and the `_op` label of each kind's nodes."""
+    kinds, labels = {}, {}
+    desc = _ffi.new("mg_op_desc *")
+    while lib.mg_describe_op(len(kinds), desc) == 0:
+        kinds[_ffi.string(desc.name).decode()] = len(kinds)
+        labels[len(labels)] = _ffi.string(desc.label).decode() if desc.label else None
+    return kinds, labels
+
+
+_KINDS, _LABELS = _op_table()
+_LEAF, _ADD, _MUL, _POW, _NEG = (_KINDS[n] for n in ("leaf", "add", "mul", "pow", "neg"))
+_RELU, _TANH, _EXP, _LOG, _SIGMOID = (_KINDS[n] for n in ("relu", "tanh", "exp", "log", "sigmoid"))
+_SUB, _RSUB, _DIV, _RDIV = (_KINDS[n] for n in ("sub", "rsub", "div", "rdiv"))
 _ERRORS = {
     lib.MG_ENOMEM: (MemoryError, "out of memory for autograd nodes (see memory_stats())"),
     lib.MG_EDOMAIN: (ValueError, "math domain error"),
     lib.MG_ERANGE: (OverflowError, "math range error"),
     lib.MG_EZERODIV: (ZeroDivisionError, "0.0 cannot be raised to a negative power"),
-    lib.MG_EINVAL: (RuntimeError, "micrograd_c: this Value no longer has a node: its __del__() was "
-                                  "called, which releases it; the Value cannot be used after that"),
+    lib.MG_EDIVZERO: (ZeroDivisionError, "division by zero"),
+    lib.MG_ENODE: (RuntimeError, "micrograd_c: this Value no longer has a node: its __del__() was "
+                                 "called, which releases it; the Value cannot be used after that"),
+    lib.MG_EINVAL: (RuntimeError, "micrograd_c: a C call was given a bad argument (a bug in "
+                                  "micrograd_c: please report it)"),
 }
-_LABELS = {lib.MG_LEAF: "", lib.MG_ADD: "+", lib.MG_MUL: "*", lib.MG_NEG: "neg",
-           lib.MG_RELU: "ReLU", lib.MG_TANH: "tanh", lib.MG_EXP: "exp", lib.MG_LOG: "log",
-           lib.MG_SIGMOID: "sigmoid", lib.MG_NEURON: "neuron", lib.MG_NEURON_RELU: "neuron-ReLU"}
 
 
 def _raise(code):
@@ -182,7 +195,13 @@ class Value:
         if isinstance(other, Value):
             return _made(_mg_op(_DIV, self._i, other._i, 0.0))
         c = _const(other)
-        return NotImplemented if c is None else _made(_mg_op(_MUL, self._i, -1, c**-1))
+        if c is None:
+            return NotImplemented
+        try:
+            c = c**-1
+        except ZeroDivisionError:
+            raise ZeroDivisionError("division by zero") from None
+        return _made(_mg_op(_MUL, self._i, -1, c))
 
     def __rtruediv__(self, other):  # other * self**-1
         try:
@@ -203,7 +222,7 @@ class Value:
     def data(self):
         x = lib.mg_data(self._i)
         if x != x and not _has_node(self):  # nan: the data, or no node to read it from
-            _raise(lib.MG_EINVAL)
+            _raise(lib.MG_ENODE)
         return x
 
     @data.setter
@@ -216,7 +235,7 @@ class Value:
     def grad(self):
         x = lib.mg_grad(self._i)
         if x != x and not _has_node(self):
-            _raise(lib.MG_EINVAL)
+            _raise(lib.MG_ENODE)
         return x
 
     @grad.setter
@@ -235,7 +254,7 @@ class Value:
         """The child Values in order (a fused neuron's: inputs, weights, bias)."""
         info = self._info()
         kids = _ffi.new("int32_t[]", info.nkids)
-        n = lib.mg_kids(self._i, kids, info.nkids)
+        n = lib.mg_hold_kids(self._i, kids, info.nkids)
         if n < 0:
             _raise(n)
         return [_made(k) for k in kids]
@@ -250,10 +269,10 @@ class Value:
     @property
     def _op(self):
         info = self._info()
-        if info.op == lib.MG_POW:
+        if info.kind == _POW:
             k = info.arg
-            return f"**{int(k) if k.is_integer() else k}"
-        return _LABELS[info.op]
+            return f"{_LABELS[_POW]}{int(k) if k.is_integer() else k}"
+        return _LABELS[info.kind]
 
     # A Value is its node: two Value objects for one node (say, the original
     # and the one `_prev` gives) are equal and hash alike; others never are.

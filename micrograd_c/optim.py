@@ -86,8 +86,10 @@ class SGD(Optimizer):
         self.momentum_buffer = self._state()
 
     def step(self):
-        err = lib.mg_sgd_step(len(self._params), self._ids, self._buffer(self.momentum_buffer),
-                              self._step_number() == 0, self.lr, self.momentum, self.weight_decay)
+        opt = ffi.new("mg_sgd *", {"lr": self.lr, "momentum": self.momentum,
+                                   "weight_decay": self.weight_decay,
+                                   "first": self._step_number() == 0})
+        err = lib.mg_sgd_step(opt, len(self._params), self._ids, self._buffer(self.momentum_buffer))
         if err:
             _raise(err)
         self.steps += 1
@@ -106,9 +108,11 @@ class Adam(Optimizer):
         self.exp_avg, self.exp_avg_sq = self._state(), self._state()
 
     def step(self):
-        err = lib.mg_adam_step(len(self._params), self._ids, self._buffer(self.exp_avg),
-                               self._buffer(self.exp_avg_sq), self._step_number() + 1, self.lr,
-                               self.betas[0], self.betas[1], self.eps, self.weight_decay)
+        opt = ffi.new("mg_adam *", {"lr": self.lr, "beta1": self.betas[0], "beta2": self.betas[1],
+                                    "eps": self.eps, "weight_decay": self.weight_decay,
+                                    "step": self._step_number() + 1})
+        err = lib.mg_adam_step(opt, len(self._params), self._ids, self._buffer(self.exp_avg),
+                               self._buffer(self.exp_avg_sq))
         if err:
             _raise(err)
         self.steps += 1

@@ -16,7 +16,7 @@ from ..losses import binary_cross_entropy, cross_entropy, hinge_loss, mse_loss  
 
 def fused_neuron(x, w, b, relu):
     """micrograd_c's fused neuron as one reference node: children x, w, b; data micrograd's
-    b + w0*x0 + w1*x1 + ... (then ReLU); backward as csrc/backward.c's neuron_backward."""
+    b + w0*x0 + w1*x1 + ... (then ReLU); backward as csrc/ops.c's neuron_backward."""
     act = b.data
     for wi, xi in zip(w, x):
         act = act + wi.data * xi.data

@@ -1,0 +1,50 @@
+/* ops.h - what the rest of csrc/ needs of the op table (ops.c): what a node
+ * of each kind keeps beside it, and the backward pass's step at a node. Which
+ * kinds there are, and what each computes, only ops.c knows. Internal to csrc/. */
+#ifndef MG_OPS_H
+#define MG_OPS_H
+
+#include <stddef.h>
+#include "store.h"
+
+/* What every op's backward needs: the nodes (read only), the grads it adds
+ * to, the marks that say which nodes the root reaches, and the tape positions
+ * that tell whether what forward kept for backward still holds (see
+ * Store.edited_from). */
+typedef struct {
+    const Node *nodes;
+    double *grad;
+    uint16_t *mark;
+    uint16_t epoch;
+    const int32_t *pos;
+    int32_t edited_from;
+} Pass;
+
+/* An op's forward computes n->data from its children (and constant), or
+ * returns an MG_E* code; its backward adds g (n's grad) times the local
+ * derivative into the children's grads. */
+typedef int (*forward_fn)(const Node *nodes, Node *n);
+typedef void (*backward_fn)(const Pass *p, const Node *n, double g);
+
+typedef struct {
+    const char *name;      /* mg_op_desc's */
+    const char *label;
+    int32_t arity;
+    forward_fn forward;    /* NULL for a composition */
+    backward_fn backward;
+    size_t extra;          /* bytes each node keeps beside it, at u.extra: they start with
+                            * the node's constant (a power's exponent), then what forward
+                            * leaves for backward */
+    int kids_in_list;      /* children kept in a list of their own (u.list), however many */
+    /* A composition makes the `inner` node (with constant inner_arg), then the
+     * `outer` one from it; outer is 0 for every other op. */
+    int32_t inner, outer;
+    double inner_arg;
+} Op;
+
+extern const Op OPS[];
+
+/* Visit order[last], ..., order[0], running the backward of each node the root reaches. */
+void backward_visit(const Pass *p, const int32_t *order, int32_t last);
+
+#endif
