@@ -248,16 +248,17 @@ class Value:
     @property
     def _prev(self):
         """The Values this one was made from (equal to, and hashing as, the originals)."""
-        return set(self._children())
+        return set(self._children)
 
+    @property
     def _children(self):
-        """The child Values in order (a fused neuron's: inputs, weights, bias)."""
+        """The child Values in order (a fused neuron's: inputs, weights, bias), as a tuple."""
         info = self._info()
         kids = _ffi.new("int32_t[]", info.nkids)
         n = lib.mg_hold_kids(self._i, kids, info.nkids)
         if n < 0:
             _raise(n)
-        return [_made(k) for k in kids]
+        return tuple(_made(k) for k in kids)
 
     def _info(self):
         info = _ffi.new("mg_info *")

@@ -33,9 +33,7 @@ def _need(module):
 def _kids(v):
     """v's children, in order where the Value keeps them (micrograd_c, reference), else micrograd's set."""
     kids = getattr(v, "_children", None)
-    if kids is None:
-        return v._prev
-    return kids() if callable(kids) else kids  # micrograd_c: a method; reference: a tuple
+    return v._prev if kids is None else kids
 
 
 def _trace(root, max_nodes):

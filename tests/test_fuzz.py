@@ -126,7 +126,7 @@ class EngineMachine(RuleBasedStateMachine):
         """_prev/_op: new C Value objects for existing nodes (the reference gives the originals)."""
         c, r = self.pick(i)
         assert c._op == r._op
-        kids = c._children()
+        kids = c._children
         assert len(kids) == len(r._children) and len(c._prev) == len(r._prev)
         self.pairs.extend(zip(kids, r._children))
 

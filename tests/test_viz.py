@@ -157,6 +157,7 @@ class Counted:
     def __init__(self, kids=()):
         self.kids, self.data, self.grad, self._op = kids, 0.0, 0.0, "+" if kids else ""
 
+    @property
     def _children(self):
         Counted.asked += 1
         return self.kids
