@@ -146,7 +146,7 @@ def moons_phases(args, n_samples=100):
         data_loss = timed("data_loss: sum(losses) * (1.0 / len(losses))",
                           lambda: sum(losses) * (1.0 / len(losses)))
         reg_loss = timed("reg_loss: alpha * sum(p*p for p in parameters)",
-                         lambda: 1e-4 * sum((p*p for p in model.parameters())))
+                         lambda: moons.L2_WEIGHT * sum((p*p for p in model.parameters())))
         total_loss = timed("total_loss = data_loss + reg_loss", lambda: data_loss + reg_loss)
         timed("accuracy", lambda: sum([(yi > 0) == (s.data > 0) for yi, s in zip(y, scores)]) / len(y))
         timed("model.zero_grad()", model.zero_grad)
@@ -154,7 +154,7 @@ def moons_phases(args, n_samples=100):
 
         def update():
             for p in model.parameters():
-                p.data -= (1.0 - 0.9*k/100) * p.grad
+                p.data -= moons.learning_rate(k) * p.grad
         timed("update: p.data -= learning_rate * p.grad", update)
 
         t = now()

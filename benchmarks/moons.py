@@ -3,7 +3,7 @@ import random
 
 import numpy as np
 
-from micrograd_c.__main__ import train_step  # noqa: F401  (the notebook's step, as the demo runs it)
+from micrograd_c.moons import L2_WEIGHT, learning_rate, train_step  # noqa: F401  (the demo's step)
 from micrograd_c.data import make_moons
 
 
@@ -22,7 +22,7 @@ def numpy_mlp(nin, nouts):
             for a, b in zip(sizes, sizes[1:])]
 
 
-def numpy_train_step(layers, X, y, k, alpha=1e-4):
+def numpy_train_step(layers, X, y, k, alpha=L2_WEIGHT):
     """train_step for a numpy_mlp, the 100 samples as one matrix; returns (loss, accuracy)."""
     h, inputs = X, []
     for i, (W, b) in enumerate(layers):
@@ -43,8 +43,8 @@ def numpy_train_step(layers, X, y, k, alpha=1e-4):
         grads.append((g.T @ inputs[i] + 2 * alpha * W, g.sum(0) + 2 * alpha * b))
         if i:
             g = (g @ W) * (inputs[i] > 0)  # through this layer, then the ReLU that made its input
-    learning_rate = 1.0 - 0.9*k/100
+    lr = learning_rate(k)
     for (W, b), (gW, gb) in zip(layers, reversed(grads)):
-        W -= learning_rate * gW
-        b -= learning_rate * gb
+        W -= lr * gW
+        b -= lr * gb
     return float(data_loss + reg_loss), float(accuracy)

@@ -1,16 +1,14 @@
 """python -m micrograd_c: train micrograd's moons demo and show how it goes.
 
-The training loop is karpathy's demo notebook: MLP(2, [16, 16, 1]) on 100
-half-moon points, svm max-margin loss + 1e-4 L2, SGD with a decaying rate.
+The training loop is karpathy's demo notebook (see micrograd_c.moons): MLP(2,
+[16, 16, 1]) on 100 half-moon points, svm max-margin loss + 1e-4 L2, SGD with
+a decaying rate.
 """
 import argparse
-import random
 import sys
 import time
 
-import numpy as np
-
-from .data import make_moons
+from .moons import engine, train
 
 
 def parse_args(argv):
@@ -28,50 +26,6 @@ def parse_args(argv):
     if args.steps < 0:
         p.error("--steps must be >= 0")
     return args
-
-
-def engine(name):
-    if name == "reference":
-        from .reference import Value
-        from .reference.nn import MLP
-    else:
-        from .engine import Value
-        from .nn import MLP
-    return Value, MLP
-
-
-def loss(model, Value, X, y):
-    """The notebook's loss(): svm max-margin + 1e-4 L2, and the accuracy; y in {-1, 1}."""
-    inputs = [list(map(Value, xrow)) for xrow in X]
-    scores = list(map(model, inputs))
-    losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
-    data_loss = sum(losses) * (1.0 / len(losses))
-    reg_loss = 1e-4 * sum((p * p for p in model.parameters()))
-    accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores)]
-    return data_loss + reg_loss, sum(accuracy) / len(accuracy)
-
-
-def train_step(model, Value, X, y, k):
-    """Step k of the notebook's optimization loop; returns (loss, accuracy)."""
-    total_loss, acc = loss(model, Value, X, y)
-    model.zero_grad()
-    total_loss.backward()
-    learning_rate = 1.0 - 0.9 * k / 100
-    for p in model.parameters():
-        p.data -= learning_rate * p.grad
-    return float(total_loss.data), float(acc)
-
-
-def train(Value, MLP, steps, seed):
-    """Yield (model, X, y, record) after each step; record has step, loss and accuracy."""
-    np.random.seed(seed)
-    random.seed(seed)
-    X, y = make_moons(n_samples=100, noise=0.1)
-    y = y * 2 - 1  # labels -1 and 1
-    model = MLP(2, [16, 16, 1])
-    for k in range(steps):
-        total_loss, acc = train_step(model, Value, X, y, k)
-        yield model, X, y, {"step": k, "loss": total_loss, "accuracy": acc}
 
 
 def progress(k, steps, rec, out):

@@ -198,7 +198,7 @@ class Layer(Module):
 
 def _apply_layers(layers, x):
     """x through each layer in turn, as micrograd's MLP does it."""
-    if not all(type(layer) is Layer and layer.neurons for layer in layers):
+    if not layers or not all(type(layer) in _CHAINED and layer.neurons for layer in layers):
         for layer in layers:  # some layer has its own __call__: use it
             x = layer(x)
         return x
@@ -214,7 +214,7 @@ def _apply_layers(layers, x):
                 lib.mg_release(ids, nin)  # the previous layer's outputs: theirs now
         ids, nin = out, len(layer.neurons)
     out = [_made(i) for i in ids]
-    return out[0] if len(out) == 1 else out
+    return out[0] if len(out) == 1 and type(layers[-1]) is Layer else out  # as their __call__s do
 
 
 class MLP(Module):
@@ -257,6 +257,11 @@ class Linear(Layer):
     def __repr__(self):
         nin = len(self.neurons[0].w) if self.neurons else 0
         return f"Linear({nin}, {len(self.neurons)})"
+
+
+# The layers _apply_layers chains in C: their __call__ is Layer's (a Linear's only keeps a
+# single output in a list).
+_CHAINED = (Layer, Linear)
 
 
 class Sequential(Module):

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from micrograd_c.__main__ import engine, train
+from micrograd_c.moons import engine, train
 from micrograd_c.data import make_moons
 
 
