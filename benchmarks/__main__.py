@@ -1,5 +1,5 @@
 """python -m benchmarks [--quick] [--repeats N] [--processes N] [--json FILE] [--clock cpu|wall]
-                       [--workloads 1,2] [--impls a,b]
+                       [--workloads 1,2] [--impls a,b] [--baseline DIR]
 
 Runs every workload on every implementation installed, each pair in
 subprocesses of its own, and prints a table of medians, each against
@@ -37,6 +37,11 @@ EXPECTED_ERRORS = {("chain", "micrograd"), ("chain", "micrograd-nogc")}  # its b
 TOLERANCE = 1e-9  # micrograd's set order moves the last bits; the rest agree far closer
 
 
+def commit_of(tree):
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=tree,
+                          capture_output=True, text=True).stdout.strip()
+
+
 def machine():
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
                 if line.startswith("model name")), platform.processor())
@@ -46,8 +51,7 @@ def machine():
             versions[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
             pass
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
+    commit = commit_of(ROOT)
     return {"date": datetime.datetime.now().astimezone().isoformat(timespec="minutes"),
             "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "os": platform.platform(), "load_average": os.getloadavg(), "commit": commit,
@@ -58,10 +62,15 @@ def available(name):
     return importlib.util.find_spec(MODULE.get(name, "micrograd_c")) is not None
 
 
-def run(impl, workload, size, repeats, min_time, clock):
-    """One subprocess; its JSON result, or {"error": ...} if it died."""
+def run(impl, workload, size, repeats, min_time, clock, baseline=None):
+    """One subprocess; its JSON result, or {"error": ...} if it died.
+
+    The baseline is micrograd_c as another checkout has it: that tree's own worker runs, with
+    that tree first on sys.path, so its package and its build are the ones measured."""
+    tree = baseline if impl == "baseline" else ROOT
+    impl = "micrograd_c" if impl == "baseline" else impl
     cmd = [sys.executable, "-m", "benchmarks.worker", impl, workload, str(size), str(repeats), str(min_time), clock]
-    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    p = subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
     if p.returncode != 0:
         tail = p.stderr.strip().splitlines()[-1:] or [f"exit status {p.returncode}"]
         return {"error": tail[0]}
@@ -185,11 +194,17 @@ def main():
                          "do not inflate; wall: elapsed time")
     ap.add_argument("--workloads", help="comma-separated numbers, e.g. 1,2 (default: all)")
     ap.add_argument("--impls", help=f"comma-separated, of: {', '.join(NAMES)} (default: all installed)")
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="also measure micrograd_c as the checkout DIR has it, built in place "
+                         "(python setup.py build_ext --inplace there): old and new build in one run")
     args = ap.parse_args()
     args.repeats = args.repeats or 3
     args.processes = args.processes or (1 if args.quick else 3)
     chosen = {int(w) for w in args.workloads.split(",")} if args.workloads else None
     impls = [n for n in NAMES if (not args.impls or n in args.impls.split(",")) and available(n)]
+    if args.baseline:
+        LABELS["baseline"] = f"micrograd_c at {commit_of(args.baseline) or args.baseline}"
+        impls.insert(impls.index("micrograd_c") + 1 if "micrograd_c" in impls else 0, "baseline")
 
     info = machine()
     results, failed = {}, False
@@ -206,7 +221,8 @@ def main():
         print(f"[{i}/{len(turns)}] workload {number} ({name}), {LABELS[impl]}, process {p + 1}/{args.processes} ...",
               file=sys.stderr, flush=True)
         t = time.monotonic()
-        r = run(impl, name, sizes[1] if args.quick else sizes[0], args.repeats, 0.02 if args.quick else 0.2, args.clock)
+        r = run(impl, name, sizes[1] if args.quick else sizes[0], args.repeats, 0.02 if args.quick else 0.2,
+                args.clock, args.baseline)
         print(f"      {time.monotonic() - t:.1f} s{', ' + r['error'] if 'error' in r else ''}",
               file=sys.stderr, flush=True)
         runs.setdefault((name, impl), []).append(r)
