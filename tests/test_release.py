@@ -18,10 +18,7 @@ import pytest
 
 import micrograd_c
 from micrograd_c import Value, nn, optim, reference
-
-
-def live():
-    return micrograd_c.memory_stats()["live_nodes"]
+from helpers import live
 
 
 # Subprocesses import the micrograd_c this process tests (a script's own folder comes first on
@@ -381,12 +378,6 @@ def test_fork_while_another_thread_runs_backward():
 
 
 # ---- the node limit ----
-
-@pytest.fixture
-def node_limit():
-    yield micrograd_c.set_node_limit
-    micrograd_c.set_node_limit(0)
-
 
 def test_dead_values_waiting_for_release_do_not_count_against_the_limit(node_limit):
     node_limit(live() + 100)
