@@ -38,8 +38,8 @@ class Program:
 def programs(ops=ALL_OPS, leaf=None, const=None, oracle=None, steps=(10, 40), max_leaves=6,
              max_backwards=2):
     """A strategy for Programs. Defaults: any float (edge values often) as leaf or constant; an
-    op with constants of its own (the registry's consts) takes those that it is compared with
-    `oracle` with ("micrograd", "torch", or None: the reference)."""
+    op with constants of its own (the registry's consts) takes those of them it is compared
+    with `oracle` with ("micrograd", or None: the reference)."""
     finite = st.floats(-3, 3)
     if leaf is None:
         leaf = st.one_of(finite, st.sampled_from(EDGES), st.floats())

@@ -10,10 +10,11 @@ one). An entry says:
   with any Value class: micrograd_c's, the reference, micrograd's, test_torch.py's adapter;
 - micrograd: karpathy's micrograd 0.1.0 has it (then it is compared with micrograd too);
   micrograd_label: the `_op` micrograd gives it, where that is not ours;
+- method: the method's name, for an op written a.name() (see `method`);
 - torch: for an op written as a method, the torch function it is compared with (None: it is
   not); ops written with operators are compared through the adapter's operators;
 - consts: the constants it is tried with, where not any number will do (None: any number);
-  micrograd_consts, torch_consts: those the comparisons with micrograd and torch use;
+  micrograd_consts: those the comparisons with micrograd use;
 - domain: where it is defined and smooth, for comparisons one op at a time;
 - raises: where it raises, {exception: inputs}; an input is x (the Value's data) or (x, y), y
   being the second Value's data or the number; the reference raises the same there;
@@ -38,7 +39,7 @@ def positive(x):
     return x > 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Op:
     name: str
     c_op: str
@@ -50,7 +51,6 @@ class Op:
     torch: str = None
     consts: tuple = None
     micrograd_consts: tuple = None
-    torch_consts: tuple = None
     domain: object = everywhere
     raises: dict = field(default_factory=dict)
     math: object = None
@@ -73,17 +73,13 @@ class Op:
         return self(a, b, x if self.form == LEAF else y), a, b
 
     @property
-    def takes_a_constant(self):
-        return self.form in (VC, CV)
-
-    @property
     def const(self):
         """A constant it takes, where any one will do."""
         return 2 if self.consts is None or 2 in self.consts else self.consts[0]
 
     def consts_for(self, oracle=None):
-        """The constants it is tried with against oracle ("micrograd", "torch" or None)."""
-        return {"micrograd": self.micrograd_consts, "torch": self.torch_consts}.get(oracle) or self.consts
+        """The constants it is tried with against oracle ("micrograd", or None: the reference)."""
+        return (self.micrograd_consts if oracle == "micrograd" else None) or self.consts
 
     @property
     def compared_with_torch(self):
@@ -117,10 +113,9 @@ REGISTRY = [
     Op("c/a", "rdiv", CV, lambda c, a: c / a, micrograd=True,
        raises={ZeroDivisionError: [(z, c) for z in ZEROS for c in (1, 1.0)]}),
     # micrograd: no exponent whose derivative it cannot take (its backward raises for 0.0 ** -0.5,
-    # and overflows where ours gives inf); torch: no x ** 0 (its derivative at 0 is 0 in torch,
-    # micrograd's 0 * 0.0 ** -1 = nan for us)
+    # and overflows where ours gives inf)
     Op("a**k", "pow", VC, lambda a, k: a ** k, micrograd=True, consts=EXPONENTS, domain=positive,
-       micrograd_consts=(1, 2, 3, -1, 1.5, 2.5), torch_consts=tuple(k for k in EXPONENTS if k != 0),
+       micrograd_consts=(1, 2, 3, -1, 1.5, 2.5),
        raises={ValueError: [(-8.0, 1 / 3)], ZeroDivisionError: [(0.0, -1), (-0.0, -0.5), (0.0, -2)],
                OverflowError: [(10.0, 400), (-10.0, 401)]}),
     Op("-a", "neg", UNARY, lambda a: -a, micrograd=True, micrograd_label="*"),  # micrograd: a * -1

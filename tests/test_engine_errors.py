@@ -10,13 +10,16 @@ import pytest
 from micrograd_c import Value, reference
 from graphs import EDGES
 from helpers import bits, live, same_in_both
-from ops import REGISTRY, ids, ops
+from ops import REGISTRY, UNARY, ids, ops
 
 RV = reference.Value
 
-# Every op where it raises: (what, expression on Value class V, the exception).
-MATH_ERRORS = [(f"{op.name} x={x!r} y={y!r}", lambda V, op=op, x=x, y=y: op.on(V, x, y)[0], error)
-               for op in REGISTRY for x, y, error in op.raising()]
+# Every op where it raises: the op, its inputs, the exception
+RAISING = [pytest.param(op, x, y, error, id=f"{op.name} x={x!r} y={y!r}")
+           for op in REGISTRY for x, y, error in op.raising()]
+# ...as (what, expression on Value class V, the exception)
+MATH_ERRORS = [(p.id, lambda V, op=op, x=x, y=y: op.on(V, x, y)[0], error) for p in RAISING
+               for op, x, y, error in [p.values]]
 
 # And the rest: operands that are not numbers, numbers too large for a float, errors deep inside
 # a bigger expression.
@@ -84,8 +87,7 @@ def test_many_errors_in_a_row_leak_nothing():
     assert live() == base
 
 
-@pytest.mark.parametrize("op, x, y, error", [(op, x, y, e) for op in REGISTRY for x, y, e in op.raising()],
-                         ids=[f"{op.name} x={x!r} y={y!r}" for op in REGISTRY for x, y, _ in op.raising()])
+@pytest.mark.parametrize("op, x, y, error", RAISING)
 def test_a_failed_op_leaves_its_operands_as_they_were(op, x, y, error):
     for V in (Value, RV):
         y_data = float(x if y is None else y)
@@ -109,7 +111,7 @@ def test_a_failed_op_leaves_an_inner_node_as_it_was():
     assert len(b._prev) == 1 and a in b._prev
 
 
-@pytest.mark.parametrize("op", ops(having=lambda op: op.math), ids=ids)
+@pytest.mark.parametrize("op", ops(UNARY, having=lambda op: op.math), ids=ids)
 def test_an_op_with_a_math_twin_gives_its_results_and_its_errors(op):
     """exp, log... give what math.exp, math.log... give, or raise the exception they raise: at the
     edges of the doubles and where the registry says the op raises."""

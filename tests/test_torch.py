@@ -75,10 +75,8 @@ class TorchValue:
 
 
 # Finite inputs (torch gives inf or nan where the reference raises; those steps are left
-# out), one backward (a second one in torch does not re-add inner grads as micrograd does),
-# and of an op's own constants those the registry's torch_consts say.
-TORCH_PROGRAMS = programs(ops=TORCH_OPS, leaf=MODERATE, const=MODERATE, oracle="torch", steps=(10, 30),
-                          max_backwards=1)
+# out), one backward (a second one in torch does not re-add inner grads as micrograd does).
+TORCH_PROGRAMS = programs(ops=TORCH_OPS, leaf=MODERATE, const=MODERATE, steps=(10, 30), max_backwards=1)
 
 
 @given(TORCH_PROGRAMS)
@@ -106,7 +104,7 @@ def test_each_op_and_its_derivative_match_torch(op):
     points = [x for x in POINTS if op.domain(x)]
     for x in points:
         for y in points if op.form == VV else [x]:
-            for c in op.consts_for("torch") or [op.const]:
+            for c in op.consts or [op.const]:
                 a, b, t, u = Value(x), Value(y), TorchValue(x), TorchValue(y)
                 out, theirs = op(a, b, c), op(t, u, c)
                 out.backward()
