@@ -10,41 +10,20 @@ same graph afterwards. The root is the sum of the nodes no step used.
 """
 import math
 import random
-import struct
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-from micrograd_c import reference
+from micrograd_c import Value, reference
+from helpers import bits, live
+from ops import OPS, VV, ops
 
-# op name -> how it is written with Values a, b and number c
-OPS = {
-    "a+b": lambda a, b, c: a + b,
-    "a-b": lambda a, b, c: a - b,
-    "a*b": lambda a, b, c: a * b,
-    "a/b": lambda a, b, c: a / b,
-    "a+c": lambda a, b, c: a + c,
-    "c+a": lambda a, b, c: c + a,
-    "a-c": lambda a, b, c: a - c,
-    "c-a": lambda a, b, c: c - a,
-    "a*c": lambda a, b, c: a * c,
-    "c*a": lambda a, b, c: c * a,
-    "a/c": lambda a, b, c: a / c,
-    "c/a": lambda a, b, c: c / a,
-    "a**k": lambda a, b, c: a ** c,
-    "-a": lambda a, b, c: -a,
-    "relu": lambda a, b, c: a.relu(),
-    "tanh": lambda a, b, c: a.tanh(),
-    "exp": lambda a, b, c: a.exp(),
-    "log": lambda a, b, c: a.log(),
-    "sigmoid": lambda a, b, c: a.sigmoid(),
-}
-ALL_OPS = list(OPS)
-MICROGRAD_OPS = [op for op in OPS if op not in ("tanh", "exp", "log", "sigmoid")]
+ALL_OPS = [op.name for op in ops()]  # not LEAF: a program's leaves are its own
+MICROGRAD_OPS = [op.name for op in ops(having=lambda op: op.micrograd)]
+TORCH_OPS = [op.name for op in ops(having=lambda op: op.compared_with_torch)]
 
 EDGES = [0.0, -0.0, 1.0, -1.0, 0.5, -2.0, 1e300, -1e300, 5e-324, -5e-324,
          math.nan, math.inf, -math.inf]
-EXPONENTS = [0, 1, 2, 3, -1, -2, 0.5, -0.5, 1 / 3, 1.5, 2.5, -1.5]
 # Numbers for comparisons with engines that round differently (see `spread`): no tiny ones.
 MODERATE = st.one_of(st.integers(-3, 3).map(float), st.floats(1e-3, 3), st.floats(-3, -1e-3))
 
@@ -56,9 +35,11 @@ class Program:
     backwards: int  # how many times backward() runs on the root
 
 
-def programs(ops=ALL_OPS, leaf=None, const=None, exponents=EXPONENTS, steps=(10, 40), max_leaves=6,
+def programs(ops=ALL_OPS, leaf=None, const=None, oracle=None, steps=(10, 40), max_leaves=6,
              max_backwards=2):
-    """A strategy for Programs. Defaults: any float (edge values often) as leaf or constant."""
+    """A strategy for Programs. Defaults: any float (edge values often) as leaf or constant; an
+    op with constants of its own (the registry's consts) takes those of them it is compared
+    with `oracle` with ("micrograd", or None: the reference)."""
     finite = st.floats(-3, 3)
     if leaf is None:
         leaf = st.one_of(finite, st.sampled_from(EDGES), st.floats())
@@ -69,7 +50,8 @@ def programs(ops=ALL_OPS, leaf=None, const=None, exponents=EXPONENTS, steps=(10,
     @st.composite
     def step(draw):
         op = draw(st.sampled_from(ops))
-        c = draw(st.sampled_from(exponents) if op == "a**k" else const)
+        own = OPS[op].consts_for(oracle)
+        c = draw(st.sampled_from(own) if own else const)
         return op, draw(index), draw(index), c
 
     return st.builds(Program, st.lists(leaf, min_size=1, max_size=max_leaves),
@@ -91,7 +73,7 @@ def run(V, prog, skip=(), nudge=None):
     for s, (op, i, j, c) in enumerate(prog.steps):
         if s in skip:
             continue
-        if nudge and op != "a**k":  # an integer exponent must stay an integer
+        if nudge and not OPS[op].consts:  # an op's own constant (an exponent) must stay one
             c = c * (1 + nudge())
         i, j = (len(nodes) - 1 if k == -1 else k % len(nodes) for k in (i, j))
         try:
@@ -99,7 +81,7 @@ def run(V, prog, skip=(), nudge=None):
         except Exception as e:
             errors.append((s, type(e)))
             continue
-        used.update((i, j) if op in ("a+b", "a-b", "a*b", "a/b") else (i,))
+        used.update((i, j) if OPS[op].form == VV else (i,))
         if nudge:
             nodes[-1].data = nodes[-1].data * (1 + nudge())
             nodes[-1]._backward = _nudged_backward(nodes[-1], nudge)
@@ -113,10 +95,18 @@ def run(V, prog, skip=(), nudge=None):
     return nodes, leaves, errors
 
 
-def bits(x):
-    """A float to the bit (so 0.0 and -0.0 differ), except that every nan is the same nan."""
-    assert type(x) is float, type(x)
-    return "nan" if math.isnan(x) else struct.pack("<d", x)
+def check_same_as_reference(prog):
+    """prog on the C engine gives the reference's nodes, to the bit; and frees them all."""
+    base = live()
+    ref, ref_leaves, ref_errors = run(reference.Value, prog)
+    nodes, leaves, errors = run(Value, prog)
+    assert errors == ref_errors  # the same exception type at the same step
+    assert [bits(n.data) for n in nodes] == [bits(n.data) for n in ref]
+    assert [bits(n.grad) for n in nodes] == [bits(n.grad) for n in ref]
+    assert [n._op for n in nodes] == [n._op for n in ref]
+    assert [len(n._prev) for n in nodes] == [len(n._prev) for n in ref]
+    del nodes, leaves
+    assert live() == base
 
 
 def _nudged_backward(node, nudge):

@@ -4,17 +4,9 @@ live nodes. Both must give the reference's numbers to the bit."""
 import pytest
 from hypothesis import given
 
-from micrograd_c import Value, memory_stats, reference
+from micrograd_c import Value, memory_stats
 
-from graphs import bits, programs, run
-
-
-def assert_same(prog):
-    c_nodes, _, c_errors = run(Value, prog)
-    r_nodes, _, r_errors = run(reference.Value, prog)
-    assert c_errors == r_errors
-    assert [bits(n.data) for n in c_nodes] == [bits(n.data) for n in r_nodes]
-    assert [bits(n.grad) for n in c_nodes] == [bits(n.grad) for n in r_nodes]
+from graphs import check_same_as_reference, programs
 
 
 @given(programs())
@@ -22,7 +14,7 @@ def test_graph_alone_on_the_tape(prog):
     # (first in this file: before the crowd exists) few live nodes besides the graph's, so
     # the graph is more than a sixteenth of the tape and backward takes the one-pass path
     assert memory_stats()["live_nodes"] < 100
-    assert_same(prog)
+    check_same_as_reference(prog)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +30,7 @@ def crowd():
 @given(programs())
 def test_small_graph_among_many_live_nodes(crowd, prog):
     assert memory_stats()["live_nodes"] > 100_000
-    assert_same(prog)
+    check_same_as_reference(prog)
 
 
 def test_crowd_gradients_unaffected_by_small_backwards(crowd):

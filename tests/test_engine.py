@@ -2,33 +2,15 @@
 graphs with every op) and karpathy's micrograd (on graphs of the ops it has); and the
 Value API that code written for micrograd relies on: repeated backward, reused nodes,
 repr, _prev, _op, equality and hashing, writable data and grad."""
-import math
-
 import pytest
 from hypothesis import given, reject, settings
 
-import micrograd_c
 from micrograd_c import Value, reference
-from graphs import MICROGRAD_OPS, MODERATE, bits, close, programs, run, spread
+from graphs import MICROGRAD_OPS, MODERATE, check_same_as_reference, close, programs, run, spread
+from helpers import live
+from ops import REGISTRY
 
 RV = reference.Value
-
-
-def live():
-    return micrograd_c.memory_stats()["live_nodes"]
-
-
-def check_same_as_reference(prog):
-    base = live()
-    ref, ref_leaves, ref_errors = run(RV, prog)
-    nodes, leaves, errors = run(Value, prog)
-    assert errors == ref_errors  # the same exception type at the same step
-    assert [bits(n.data) for n in nodes] == [bits(n.data) for n in ref]
-    assert [bits(n.grad) for n in nodes] == [bits(n.grad) for n in ref]
-    assert [n._op for n in nodes] == [n._op for n in ref]
-    assert [len(n._prev) for n in nodes] == [len(n._prev) for n in ref]
-    del nodes, leaves
-    assert live() == base
 
 
 @given(programs())
@@ -42,10 +24,10 @@ def test_deep_and_wide_random_graphs_match_the_reference_bit_for_bit(prog):
     check_same_as_reference(prog)
 
 
-# karpathy's micrograd: only its ops, finite inputs, and exponents whose derivative it can
-# compute (its backward raises for 0.0 ** -0.5, and overflows where ours gives inf).
-MICROGRAD_PROGRAMS = programs(ops=MICROGRAD_OPS, leaf=MODERATE, const=MODERATE,
-                              exponents=[1, 2, 3, -1, 1.5, 2.5], steps=(10, 60))
+# karpathy's micrograd: only its ops, finite inputs, and the constants it can take (see the
+# registry's micrograd_consts).
+MICROGRAD_PROGRAMS = programs(ops=MICROGRAD_OPS, leaf=MODERATE, const=MODERATE, oracle="micrograd",
+                              steps=(10, 60))
 
 
 @given(MICROGRAD_PROGRAMS)
@@ -143,38 +125,23 @@ def test_prev_keeps_working_after_the_operands_are_dropped():
     assert live() == base
 
 
-OP_CASES = {
-    "leaf": lambda a, b: a,
-    "add": lambda a, b: a + b,
-    "add const": lambda a, b: 2 + a,
-    "sub": lambda a, b: a - b,
-    "mul": lambda a, b: a * b,
-    "div": lambda a, b: a / b,
-    "rdiv": lambda a, b: 1 / a,
-    "neg": lambda a, b: -a,
-    "pow int": lambda a, b: a ** 2,
-    "pow float int": lambda a, b: a ** 3.0,
-    "pow negative": lambda a, b: a ** -1,
-    "pow half": lambda a, b: a ** 0.5,
-    "pow third": lambda a, b: a ** (1 / 3),
-    "relu": lambda a, b: a.relu(),
-    "tanh": lambda a, b: a.tanh(),
-    "exp": lambda a, b: a.exp(),
-    "log": lambda a, b: a.log(),
-    "sigmoid": lambda a, b: a.sigmoid(),
-}
+def label_cases(oracle=None):
+    """(op, constant) for every op (of those micrograd has, for oracle "micrograd"), with each
+    constant of its own an op has, else any one."""
+    return [pytest.param(op, c, id=f"{op.name} c={c!r}") for op in REGISTRY
+            if oracle is None or getattr(op, oracle) for c in op.consts_for(oracle) or [op.const]]
 
 
-@pytest.mark.parametrize("make", OP_CASES.values(), ids=OP_CASES.keys())
-def test_op_labels_are_the_references(make):
-    assert make(Value(2.0), Value(3.0))._op == make(RV(2.0), RV(3.0))._op
+@pytest.mark.parametrize("op, c", label_cases())
+def test_op_labels_are_the_references(op, c):
+    assert op(Value(2.0), Value(3.0), c)._op == op(RV(2.0), RV(3.0), c)._op
 
 
-@pytest.mark.parametrize("name", ["add", "mul", "pow int", "pow negative", "relu"])
-def test_op_labels_are_micrograds_for_its_ops(name):
+@pytest.mark.parametrize("op, c", label_cases("micrograd"))
+def test_op_labels_are_micrograds_for_its_ops(op, c):
     mg = pytest.importorskip("micrograd.engine")
-    make = OP_CASES[name]
-    assert make(Value(2.0), Value(3.0))._op == make(mg.Value(2.0), mg.Value(3.0))._op
+    ours = op(Value(2.0), Value(3.0), c)._op
+    assert op(mg.Value(2.0), mg.Value(3.0), c)._op == (op.micrograd_label or ours)
 
 
 def test_equality_and_hash_are_identity_of_the_node():

@@ -3,14 +3,11 @@ of a million nodes build, differentiate and free, and a training-style loop runs
 memory."""
 import micrograd_c
 from micrograd_c import Value, reference
+from helpers import live
 
 
 def stats():
     return micrograd_c.memory_stats()
-
-
-def live():
-    return stats()["live_nodes"]
 
 
 def test_a_node_lives_while_a_value_or_a_parent_holds_it():

@@ -13,29 +13,12 @@ import pytest
 import micrograd_c
 from micrograd_c import Value, nn
 from micrograd_c import reference
-
-
-@pytest.fixture
-def limit():
-    """set_node_limit, always lifted again at the end of the test."""
-    yield micrograd_c.set_node_limit
-    micrograd_c.set_node_limit(0)
-
-
-def live():
-    return micrograd_c.memory_stats()["live_nodes"]
+from helpers import live
+from ops import REGISTRY, ids
 
 
 def state(values):
     return [(v.data, v.grad) for v in values]
-
-
-OPS = {
-    "+": lambda e, b: e + b, "+c": lambda e, b: e + 1, "*": lambda e, b: e * b, "**": lambda e, b: e ** 2,
-    "neg": lambda e, b: -e, "relu": lambda e, b: e.relu(), "tanh": lambda e, b: e.tanh(),
-    "exp": lambda e, b: e.exp(), "log": lambda e, b: e.log(), "sigmoid": lambda e, b: e.sigmoid(),
-    "leaf": lambda e, b: Value(1.0), "-": lambda e, b: e - b, "/": lambda e, b: 1 / e,
-}
 
 
 def graph(V):
@@ -46,14 +29,14 @@ def graph(V):
     return a, b, c, e
 
 
-def test_the_op_past_the_cap_raises_and_changes_nothing(limit):
+def test_the_op_past_the_cap_raises_and_changes_nothing(node_limit):
     a, b, c, e = graph(Value)
     before = state([a, b, c, e])
-    limit(live())
-    for name, op in OPS.items():
+    node_limit(live())
+    for op in REGISTRY:
         with pytest.raises(MemoryError):
-            op(e, b)
-        assert state([a, b, c, e]) == before, name
+            op(e, b, op.const)
+        assert state([a, b, c, e]) == before, op.name
         assert live() == micrograd_c.memory_stats()["node_limit"]
     # backward makes no node: it works at the cap, and gives what the reference gives
     e.backward()
@@ -62,37 +45,53 @@ def test_the_op_past_the_cap_raises_and_changes_nothing(limit):
     assert state([a, b, c, e]) == state([ra, rb, rc, re])
 
 
-@pytest.mark.parametrize("name, op", [("a - b", lambda a, b: a - b), ("1 - a", lambda a, b: 1.0 - a),
-                                      ("a / b", lambda a, b: a / b), ("1 / a", lambda a, b: 1.0 / a)])
-def test_a_two_node_op_with_room_for_one_makes_neither(limit, name, op):
-    # micrograd makes two nodes for these (a + (-b), a * b**-1): one C call makes both, and
-    # when the second does not fit, the first is freed again
-    a, b = Value(2.0), Value(-4.0)
-    limit(live() + 1)
-    with pytest.raises(MemoryError):
-        op(a, b)
-    assert live() == micrograd_c.memory_stats()["node_limit"] - 1
-    limit(live() + 2)
+def nodes_made(out, operands):
+    """How many nodes out's graph has besides the operands' (on the reference: its Values are nodes)."""
+    seen, todo = set(map(id, operands)), [out]
+    made = 0
+    while todo:
+        v = todo.pop()
+        if id(v) not in seen:
+            seen.add(id(v))
+            made += 1
+            todo.extend(v._children)
+    return made
+
+
+@pytest.mark.parametrize("op", REGISTRY, ids=ids)
+def test_an_op_with_room_for_one_node_fewer_than_it_makes_makes_none(node_limit, op):
+    # micrograd makes two nodes for some (a - b is a + (-b), a / b is a * b**-1): one C call
+    # makes both, and when the second does not fit, the first is freed again
     r = reference.Value
-    assert op(a, b).data == op(r(2.0), r(-4.0)).data
+    ra, rb = r(2.0), r(-4.0)
+    expected = op(ra, rb, op.const)
+    n = nodes_made(expected, [ra, rb])
+    a, b = Value(2.0), Value(-4.0)
+    node_limit(live() + n - 1)
+    with pytest.raises(MemoryError):
+        op(a, b, op.const)
+    assert live() == micrograd_c.memory_stats()["node_limit"] - (n - 1)
+    node_limit(live() + n)
+    out = op(a, b, op.const)
+    assert out.data == expected.data and live() == micrograd_c.memory_stats()["node_limit"]
 
 
-def test_a_layer_past_the_cap_makes_none_of_its_neurons(limit):
+def test_a_layer_past_the_cap_makes_none_of_its_neurons(node_limit):
     layer = nn.Layer(3, 4)
     x = [Value(1.0), Value(-2.0), Value(0.5)]
     before = state(layer.parameters() + x)
-    limit(live() + 3)  # room for 3 of the 4 neurons: all or nothing
+    node_limit(live() + 3)  # room for 3 of the 4 neurons: all or nothing
     with pytest.raises(MemoryError):
         layer(x)
     assert live() == micrograd_c.memory_stats()["node_limit"] - 3
     assert state(layer.parameters() + x) == before
-    limit(live() + 4)
+    node_limit(live() + 4)
     assert len(layer(x)) == 4
 
 
-def test_the_engine_works_again_after_dropping_references(limit):
+def test_the_engine_works_again_after_dropping_references(node_limit):
     base = live()
-    limit(base + 1000)
+    node_limit(base + 1000)
     x = Value(1.0)
     chain = [x]
     with pytest.raises(MemoryError):
@@ -106,23 +105,23 @@ def test_the_engine_works_again_after_dropping_references(limit):
     assert live() == base + 1
     y = (x + 2.0) * x  # room again
     assert y.data == 3.0
-    limit(0)
+    node_limit(0)
     many = [x * float(i) for i in range(3000)]  # past the old cap
     assert live() == base + 3003 and many[-1].data == 2999.0  # x, y and its x + 2, 3000 more
     del many, y
     assert live() == base + 1
 
 
-def test_a_cap_below_the_live_count_blocks_only_new_nodes(limit):
+def test_a_cap_below_the_live_count_blocks_only_new_nodes(node_limit):
     a = Value(3.0)
     b = a * a
-    limit(1)
+    node_limit(1)
     with pytest.raises(MemoryError):
         b + a
     b.backward()
     a.data = 4.0
     assert (a.data, a.grad, b.data) == (4.0, 6.0, 9.0)
-    limit(-5)  # negative means no cap, like 0
+    node_limit(-5)  # negative means no cap, like 0
     assert micrograd_c.memory_stats()["node_limit"] == 0
     assert (b + a).data == 13.0
 

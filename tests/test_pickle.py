@@ -5,19 +5,15 @@ import random
 
 import pytest
 
-import micrograd_c
 from micrograd_c import Value, nn
 from micrograd_c import reference
+from helpers import live
 
 COPIES = {
     "copy": copy.copy,
     "deepcopy": copy.deepcopy,
     "pickle": lambda v: pickle.loads(pickle.dumps(v)),
 }
-
-
-def live():
-    return micrograd_c.memory_stats()["live_nodes"]
 
 
 @pytest.mark.parametrize("how", COPIES)

@@ -1,6 +1,7 @@
 """Freeing nodes under everything Python can do meanwhile: Ctrl-C, signal handlers, the garbage
 collector running other __del__ methods, resurrection, __del__ or __init__ called by hand, fork,
-and a node limit that dead but not yet released Values count against.
+and a node limit that dead but not yet released Values count against. (Threads releasing each
+other's Values: test_threads.py.)
 
 Each way a release can go wrong is tried here: a node released twice (a Value then reads or
 writes another one's slot), a node never released (memory grows), a lock left held (the next
@@ -12,16 +13,12 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 
 import pytest
 
 import micrograd_c
 from micrograd_c import Value, nn, optim, reference
-
-
-def live():
-    return micrograd_c.memory_stats()["live_nodes"]
+from helpers import live
 
 
 # Subprocesses import the micrograd_c this process tests (a script's own folder comes first on
@@ -382,12 +379,6 @@ def test_fork_while_another_thread_runs_backward():
 
 # ---- the node limit ----
 
-@pytest.fixture
-def node_limit():
-    yield micrograd_c.set_node_limit
-    micrograd_c.set_node_limit(0)
-
-
 def test_dead_values_waiting_for_release_do_not_count_against_the_limit(node_limit):
     node_limit(live() + 100)
     for i in range(10_000):
@@ -410,29 +401,3 @@ def test_the_limit_still_holds_for_live_values(node_limit):
     assert len(keep) == 50
     node_limit(0)
     assert (keep[0] + 1).data == 1.0
-
-
-# ---- threads ----
-
-def test_threads_dropping_values_while_others_flush():
-    base = live()
-    errors = []
-
-    def churn(seed):
-        try:
-            for i in range(3000):
-                xs = [Value(float(seed + i + k)) for k in range(5)]
-                y = sum(xs) * 2.0
-                assert y.data == 2.0 * sum(float(seed + i + k) for k in range(5))
-                if i % 500 == 0:
-                    micrograd_c.memory_stats()
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=churn, args=(1000 * k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
-    assert live() == base

@@ -8,14 +8,16 @@ import pytest
 from hypothesis import given
 
 from micrograd_c import Value, reference
-from graphs import EXPONENTS, MODERATE, close, programs, run, spread
+from graphs import MODERATE, TORCH_OPS, close, programs, run, spread
+from ops import METHODS, VV, ids, ops
 
 torch = pytest.importorskip("torch")
 
 
 class TorchValue:
-    """Just enough of the Value API, on a 0-d float64 tensor, for graphs.run; `-` and `/`
-    composed as micrograd composes them."""
+    """Just enough of the Value API, on a 0-d float64 tensor, for graphs.run and the registry's
+    ops: `-` and `/` composed as micrograd composes them, a method op (a.tanh()) the torch
+    function the registry names for it."""
 
     def __init__(self, data, t=None):
         if t is None:
@@ -53,20 +55,12 @@ class TorchValue:
     def __rtruediv__(self, other):
         return self**-1 * other
 
-    def relu(self):
-        return TorchValue(None, torch.relu(self.t))
-
-    def tanh(self):
-        return TorchValue(None, torch.tanh(self.t))
-
-    def exp(self):
-        return TorchValue(None, torch.exp(self.t))
-
-    def log(self):
-        return TorchValue(None, torch.log(self.t))
-
-    def sigmoid(self):
-        return TorchValue(None, torch.sigmoid(self.t))
+    def __getattr__(self, name):
+        op = METHODS.get(name)
+        if op is None or op.torch is None:
+            raise AttributeError(name)
+        function = getattr(torch, op.torch)
+        return lambda: TorchValue(None, function(self.t))
 
     def backward(self):
         self.t.backward()
@@ -81,10 +75,8 @@ class TorchValue:
 
 
 # Finite inputs (torch gives inf or nan where the reference raises; those steps are left
-# out), one backward (a second one in torch does not re-add inner grads as micrograd does),
-# no x ** 0 (at x = 0 its derivative is micrograd's 0 * 0.0 ** -1: nan for us, 0 in torch).
-TORCH_PROGRAMS = programs(leaf=MODERATE, const=MODERATE,
-                          exponents=[e for e in EXPONENTS if e != 0], steps=(10, 30), max_backwards=1)
+# out), one backward (a second one in torch does not re-add inner grads as micrograd does).
+TORCH_PROGRAMS = programs(ops=TORCH_OPS, leaf=MODERATE, const=MODERATE, steps=(10, 30), max_backwards=1)
 
 
 @given(TORCH_PROGRAMS)
@@ -103,14 +95,20 @@ def test_random_graphs_match_torch(prog):
         assert close(n.grad, t.grad, s), (n.grad, t.grad, s)
 
 
-@pytest.mark.parametrize("op", ["tanh", "exp", "log", "sigmoid", "**-1", "**0.5", "**3", "**2.5"])
+POINTS = (-2.9, -1.3, -0.7, -0.1, 0.1, 0.7, 1.3, 2.9)
+
+
+@pytest.mark.parametrize("op", ops(having=lambda op: op.compared_with_torch), ids=ids)
 def test_each_op_and_its_derivative_match_torch(op):
-    # an op at a time, at points where it is well conditioned: 1e-12 relative, no allowance
-    for x in (0.1, 0.7, 1.3, 2.9):
-        a, t = Value(x), TorchValue(x)
-        b, u = ((a ** float(op[2:]), t ** float(op[2:])) if op.startswith("**")
-                else (getattr(a, op)(), getattr(t, op)()))
-        b.backward()
-        u.backward()
-        assert b.data == pytest.approx(u.data, rel=1e-12, abs=0)
-        assert a.grad == pytest.approx(t.grad, rel=1e-12, abs=0)
+    # an op at a time, at points of its domain, where it is well conditioned: 1e-12 relative, no allowance
+    points = [x for x in POINTS if op.domain(x)]
+    for x in points:
+        for y in points if op.form == VV else [x]:
+            for c in op.consts or [op.const]:
+                a, b, t, u = Value(x), Value(y), TorchValue(x), TorchValue(y)
+                out, theirs = op(a, b, c), op(t, u, c)
+                out.backward()
+                theirs.backward()
+                assert out.data == pytest.approx(theirs.data, rel=1e-12, abs=0), (x, y, c)
+                assert a.grad == pytest.approx(t.grad, rel=1e-12, abs=0), (x, y, c)
+                assert b.grad == pytest.approx(u.grad, rel=1e-12, abs=0), (x, y, c)

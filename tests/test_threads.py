@@ -1,8 +1,10 @@
-"""Threads: 8 threads building graphs on shared parameters, running backward at once, and
-releasing each other's Values, give exactly what the same work gives run one thread at a time.
+"""Python threads at once on one shared node store: building graphs of every op, sharing
+parameter Values and fused layers, running backward, and releasing each other's Values. Each
+thread gets exactly what the same work gets run one thread at a time, nothing leaks, and the
+interpreter exits cleanly with threads still running.
 
-Every number is a small integer, so a shared leaf's grad (a sum of many contributions) is exact
-whatever order the threads add them in: any lost or doubled update shows as a wrong number.
+A shared parameter's grad is a sum of many contributions, each a small integer: exact whatever
+order the threads add them in, so any lost or doubled update shows as a wrong number.
 """
 import queue
 import random
@@ -11,10 +13,24 @@ import sys
 import textwrap
 import threading
 
+import pytest
+
 import micrograd_c
 from micrograd_c import Value, nn
+from graphs import ALL_OPS, Program, run
+from helpers import bits, live
+from ops import OPS
 
 THREADS, ROUNDS = 8, 1500
+
+
+@pytest.fixture
+def busy_switching():
+    """Switch threads as often as Python allows, so that they interleave everywhere."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(before)
 
 
 def make_params():
@@ -25,8 +41,19 @@ def make_params():
     return params, layer
 
 
+def every_op(rng):
+    """A Program of every op of the registry, in random order, on three leaves of its own: any
+    float may come of it, and some steps raise."""
+    names = rng.sample(ALL_OPS, len(ALL_OPS))
+    return Program([rng.uniform(-2, 2) for _ in range(3)],
+                   [(name, rng.choice([-1, rng.randrange(100)]), rng.randrange(100),
+                     rng.choice(OPS[name].consts) if OPS[name].consts else rng.uniform(-2, 2))
+                    for name in names], 1)
+
+
 def work(t, params, layer, handoff):
-    """One thread's share: ROUNDS small graphs on the shared leaves, each backward'ed and handed off."""
+    """One thread's share: ROUNDS small graphs on the shared leaves, each backward'ed and handed
+    off; one in ten a graph of every op on leaves of its own, too."""
     rng = random.Random(t)
     outs = []
     for i in range(ROUNDS):
@@ -36,6 +63,11 @@ def work(t, params, layer, handoff):
         if i % 10 == 0:
             h = layer([a, b, c, y.relu() - y])
             y = y + h[0] - h[1] * h[2].relu()
+        if i % 10 == 5:
+            nodes, _, errors = run(Value, every_op(rng))
+            outs.append(([bits(n.data) for n in nodes], [bits(n.grad) for n in nodes], errors))
+            ks = [rng.randint(-3, 3) for _ in params]
+            y = y + sum(kw * w + w * w + (-w).relu() for kw, w in zip(ks, params))
         y.backward()
         outs.append(y.data)
         handoff.put((i, y))  # released by the consumer, on another thread
@@ -101,20 +133,61 @@ def run_threaded():
     return outs, totals[0], state(params, layer)
 
 
-def test_threads_give_exactly_the_sequential_results():
-    base = micrograd_c.memory_stats()["live_nodes"]
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)  # switch threads as often as possible: more interleavings
-    try:
-        threaded = run_threaded()
-    finally:
-        sys.setswitchinterval(old)
+def test_threads_give_exactly_the_sequential_results(busy_switching):
+    base = live()
+    threaded = run_threaded()
     sequential = run_sequential()
     assert threaded[0] == sequential[0]  # each thread's outputs
     assert threaded[1] == sequential[1]  # the consumer's sum
     assert threaded[2] == sequential[2]  # every shared parameter's data and grad
     assert any(g != 0.0 for _, g in threaded[2])
-    assert micrograd_c.memory_stats()["live_nodes"] == base  # everything released, from whichever thread
+    assert live() == base  # everything released, from whichever thread
+
+
+def test_values_dropped_on_other_threads_are_freed(busy_switching):
+    """Values made on one thread and dropped on others: their nodes are freed all the same."""
+    base = live()
+    batches = [[Value(float(i)) * 2 for i in range(3000)] for _ in range(THREADS)]
+    start = threading.Barrier(THREADS)
+
+    def drop(i):
+        start.wait()
+        batch = batches[i]
+        batches[i] = None
+        while batch:
+            batch.pop().backward()
+
+    threads = [threading.Thread(target=drop, args=(i,)) for i in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert batches == [None] * THREADS
+    assert live() == base
+
+
+def test_threads_dropping_values_while_others_flush():
+    base = live()
+    errors = []
+
+    def churn(seed):
+        try:
+            for i in range(3000):
+                xs = [Value(float(seed + i + k)) for k in range(5)]
+                y = sum(xs) * 2.0
+                assert y.data == 2.0 * sum(float(seed + i + k) for k in range(5))
+                if i % 500 == 0:
+                    micrograd_c.memory_stats()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=churn, args=(1000 * k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert live() == base
 
 
 EXIT_WITH_THREADS_RUNNING = textwrap.dedent("""

@@ -1,0 +1,37 @@
+"""Helpers the test files share."""
+import math
+import struct
+import warnings
+
+import micrograd_c
+from micrograd_c import Value, reference
+
+
+def bits(x):
+    """A float to the bit (so 0.0 and -0.0 differ), except that every nan is the same nan."""
+    assert type(x) is float, type(x)
+    return "nan" if math.isnan(x) else struct.pack("<d", x)
+
+
+def live():
+    """How many nodes the C store holds."""
+    return micrograd_c.memory_stats()["live_nodes"]
+
+
+def outcome(f, V):
+    """What f(V) gives: ("ok", its results, each float as its bits, each str as it is) or
+    ("raises", the exception's type)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy's own warnings for e.g. np.float64(0) ** -1
+            out = f(V)
+    except Exception as e:
+        return "raises", type(e)
+    return "ok", tuple(x if isinstance(x, str) else bits(x) for x in out)
+
+
+def same_in_both(f, *why):
+    """f on the C engine and on the reference gives the same outcome (see `outcome`): returned."""
+    c, r = outcome(f, Value), outcome(f, reference.Value)
+    assert c == r, why
+    return c
