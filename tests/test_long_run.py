@@ -7,6 +7,7 @@ import sys
 
 import micrograd_c
 from micrograd_c import Value, nn
+from micrograd_c.moons import L2_WEIGHT, learning_rate
 
 STEPS, WARM_UP = 2000, 200
 
@@ -46,11 +47,11 @@ def test_two_thousand_training_steps_run_in_bounded_memory():
         scores = [model(x) for x in inputs]
         losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]  # svm "max-margin" loss
         data_loss = sum(losses) * (1.0 / len(losses))
-        reg_loss = 1e-4 * sum(p * p for p in params)  # L2
+        reg_loss = L2_WEIGHT * sum(p * p for p in params)
         total = data_loss + reg_loss
         model.zero_grad()
         total.backward()
-        lr = 1.0 - 0.9 * k / STEPS
+        lr = learning_rate(k, STEPS)
         for p in params:
             p.data -= lr * p.grad
         accuracy = sum((yi > 0) == (si.data > 0) for yi, si in zip(y, scores)) / len(y)

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from micrograd_c import Value, nn, optim, reference
+from micrograd_c.moons import L2_WEIGHT, learning_rate
+from helpers import bits
 
 
 def grads_close(got, expected):
@@ -101,6 +103,39 @@ def test_sequential_of_linears_and_relus_is_the_mlp(module):
         results.append(([y.data for y in out], [p.data for p in model.parameters()],
                         [p.grad for p in model.parameters()]))
     assert results[0] == results[1]
+
+
+def test_a_sequential_of_linears_is_chained_in_c_with_the_numbers_of_one_layer_at_a_time(monkeypatch):
+    random.seed(5)
+    seq = nn.Sequential(nn.Linear(3, 6), nn.Linear(6, 4), nn.Linear(4, 1))
+    x = [0.25, -1.0, 3.0]
+    by_hand = x
+    for layer in seq.layers:
+        by_hand = layer(by_hand)
+    made = []
+    real_made = nn._made
+    monkeypatch.setattr(nn, "_made", lambda i: made.append(i) or real_made(i))
+    out = seq(x)
+    assert len(made) == 1  # a Value for the output only, none for a hidden layer's
+    assert isinstance(out, list) and len(out) == 1  # a Linear's output is always a list
+    assert bits(out[0].data) == bits(by_hand[0].data)
+    out[0].backward()
+    grads = [p.grad for p in seq.parameters()]
+    seq.zero_grad()
+    by_hand[0].backward()
+    assert [bits(g) for g in grads] == [bits(p.grad) for p in seq.parameters()]
+
+
+def test_a_layer_with_its_own_call_in_a_sequential_is_called():
+    class Doubled(nn.Linear):
+        def __call__(self, x):
+            return [2 * y for y in super().__call__(x)]
+
+    random.seed(2)
+    seq = nn.Sequential(nn.Linear(2, 3), Doubled(3, 2))
+    plain = nn.Sequential(*[nn.Linear(2, 3), nn.Linear(3, 2)])
+    plain.load_state_dict(seq.state_dict())
+    assert [y.data for y in seq([1.0, -1.0])] == [2 * y.data for y in plain([1.0, -1.0])]
 
 
 def test_activations_apply_to_a_value_or_each_of_a_list():
@@ -213,11 +248,11 @@ def demo_training(module, optimizer, steps=20):
     history = []
     for k in range(steps):
         scores = [model(x) for x in X]
-        reg_loss = 1e-4 * sum(p*p for p in model.parameters())
+        reg_loss = L2_WEIGHT * sum(p*p for p in model.parameters())
         loss = module.hinge_loss(scores, y) + reg_loss
         opt.zero_grad()
         loss.backward()
-        opt.lr = 1.0 - 0.9*k/100
+        opt.lr = learning_rate(k)
         opt.step()
         history.append((loss.data, [p.data for p in model.parameters()]))
     return history
