@@ -213,9 +213,11 @@ def main():
     if args.quick:  # importing torch costs seconds per subprocess: --quick checks it on the moons step only
         plan = [(w, impl) for w, impl in plan if impl != "torch" or w[1] == "moons"]
     # The implementations take turns, process by process, so that each is measured across the
-    # same stretch of the machine's ups and downs.
+    # same stretch of the machine's ups and downs; every other round in the reverse order, so
+    # that none is always the first (or the one right after another) in a round.
     turns = [(w, p, impl) for w in WORKLOADS if chosen is None or w[0] in chosen
-             for p in range(args.processes) for (w2, impl) in plan if w2 == w]
+             for p in range(args.processes)
+             for (w2, impl) in (plan if p % 2 == 0 else plan[::-1]) if w2 == w]
     runs = {}
     for i, ((number, name, _, _, sizes), p, impl) in enumerate(turns, 1):
         print(f"[{i}/{len(turns)}] workload {number} ({name}), {LABELS[impl]}, process {p + 1}/{args.processes} ...",

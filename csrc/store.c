@@ -140,7 +140,7 @@ int32_t node_new(int32_t kind, int32_t nkids)
     size_t extra = op->kids_in_list ? (size_t)nkids * sizeof(int32_t) : op->extra;
     void *block = NULL;
     if (extra) {
-        block = calloc(1, extra);
+        block = malloc(extra); /* a kid list is filled in by the caller, extra storage by the op */
         if (!block)
             return MG_ENOMEM;
     }
