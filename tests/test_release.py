@@ -261,10 +261,13 @@ def test_a_signal_handler_calling_memory_stats_while_a_big_batch_is_freed():
 # ---- Ctrl-C ----
 
 INTERRUPTED_LOOP = """
-    import gc, random, sys, time
+    import gc, random, signal, sys, time
     import micrograd_c
     from micrograd_c import Value, nn
 
+    # Ctrl-C raises KeyboardInterrupt even where this process was started with SIGINT ignored
+    # (a job a non-interactive shell runs in the background: Python then installs no handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sent, threshold = int(sys.argv[1]), int(sys.argv[2])
     gc.set_threshold(threshold)  # 1: the collector runs all the time, finalizing Values as it goes
     junk = []
