@@ -13,8 +13,6 @@ micrograd_c.optim.
 """
 import random
 
-import numpy as np
-
 from ._core import ffi, lib
 from .engine import Value, _made, _retry
 from .losses import binary_cross_entropy, cross_entropy, hinge_loss, mse_loss  # noqa: F401
@@ -41,6 +39,7 @@ class Module:
 
     def state_dict(self):
         """{key: numpy float64 array}: a copy of every parameter tensor's data."""
+        np = _numpy()
         return {key: np.array(_data(t), dtype=np.float64) for key, t in _tensors("", self)}
 
     def load_state_dict(self, state):
@@ -62,16 +61,24 @@ class Module:
 
     def save(self, path):
         """Write state_dict() to a numpy .npz file."""
-        np.savez(path, **self.state_dict())
+        _numpy().savez(path, **self.state_dict())
 
     def load(self, path):
         """Read parameters written by save()."""
-        with np.load(path) as f:
+        with _numpy().load(path) as f:
             self.load_state_dict({key: f[key] for key in f.files})
+
+
+def _numpy():
+    """numpy, imported where saving and loading need it: not by `import micrograd_c.nn`, so that
+    a small script starts as fast as it does on micrograd."""
+    import numpy
+    return numpy
 
 
 def _real_array(key, x):
     """x as a float64 array, if it holds real numbers (bool, integer or floating)."""
+    np = _numpy()
     a = np.asarray(x)
     if a.dtype.kind not in "biuf":  # complex would lose its imaginary part; str, object: not numbers
         raise TypeError(f"{key}: expected real numbers, got an array of dtype {a.dtype}")

@@ -65,3 +65,21 @@ def test_a_micrograd_script_runs_on_micrograd_c_with_micrograds_numbers(tmp_path
     for line_ours, line_theirs in zip(ours[1:], theirs[1:]):
         assert [float(x) for x in line_ours] == pytest.approx([float(x) for x in line_theirs], rel=1e-12)
     assert float(theirs[1][1]) != float(theirs[-3][1])  # it trained: the loss moved
+
+
+def test_a_micrograd_script_does_not_import_numpy(tmp_path):
+    """numpy takes ~100-200 ms to import, a hundred times micrograd's own import: a small script
+    must not pay it. Only what uses numpy (state_dict, save/load, optim, viz, data) imports it."""
+    probe = ("import sys; from micrograd.engine import Value; from micrograd.nn import MLP; "
+             "m = MLP(2, [3, 1]); y = m([Value(1.0), Value(2.0)]); y.backward(); m.zero_grad(); "
+             "print('numpy' in sys.modules)")
+    here = os.path.dirname(os.path.dirname(os.path.abspath(micrograd_c.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-c", INSTALL + probe], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False"]
+    with_state = probe.replace("print(", "m.state_dict(); print(")
+    done = subprocess.run([sys.executable, "-c", INSTALL + with_state], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=60)
+    assert done.stdout.split() == ["True"], done.stderr  # the check can tell
