@@ -9,6 +9,7 @@ releases a batch of them; nodes nothing holds any more are freed.
 import gc
 import operator
 import sys
+import weakref
 import _thread
 
 from ._core import ffi as _ffi, lib
@@ -104,11 +105,17 @@ def _made(i):
 
 class Value:
     """ stores a single scalar value and its gradient """
-    __slots__ = ("_i",)
+    # `_i` is the node's id. Any other attribute (`label`, the lecture's; whatever code written
+    # for micrograd sets) goes in a __dict__, made only for a Value that gets one; and Values
+    # can be weakly referenced, as micrograd's can.
+    __slots__ = ("_i", "__dict__", "__weakref__")
     __array_ufunc__ = None  # numpy scalars then defer to our reflected operators
+    label = ""  # the nn-zero-to-hero lecture's Value has one; '' until set
 
-    def __init__(self, data):
+    def __init__(self, data, label=""):
         x = data if type(data) is float else _number(data, "Value data")
+        if label != "":
+            self.label = label
         # A new Value refers to nothing but its class; one that refers to more may already
         # have a node (micrograd code can call __init__ again on a live Value)
         if len(_referents(self)) > 1 and _has_node(self):
@@ -131,10 +138,12 @@ class Value:
                 # Something else still refers to this Value: the collector is freeing a cycle it
                 # is in (and the cycle may bring it back), or __del__ was called by hand on a
                 # Value in use (a model's parameter, say, whose id layers and optimizers keep).
-                # Its node stays until nothing refers to the Value (see _bury).
+                # Its node stays until the Value is freed (see _watch).
                 self._i = i
-                _unburied[id(self)] = self
+                _watch(self, i)
                 return
+            if _watched:
+                _watched.pop(id(self), None)  # dying after a call by hand: released here, once
             _dead.append(i)
             if len(_dead) >= _batch:
                 _flush()
@@ -294,8 +303,9 @@ class Value:
 
         The graph it was computed from is not copied (micrograd cannot pickle a
         Value at all); a model's parameters are leaves, so a copied or pickled
-        nn model has equal parameters and trains on."""
-        return _leaf, (self.data, self.grad)
+        nn model has equal parameters and trains on. Attributes (a label, ...) are
+        copied too."""
+        return _leaf, (self.data, self.grad), (self.__dict__ or None)
 
 
 def _leaf(data, grad):
@@ -306,6 +316,7 @@ def _leaf(data, grad):
 
 _new = object.__new__
 _refs = sys.getrefcount
+_weakref = weakref.ref
 _referents = gc.get_referents
 
 
@@ -327,7 +338,7 @@ def _has_node(v):
 #   new list is made first: making a list may start the collector);
 # - each id is queued once: __del__ marks its Value released (a second call by hand queues
 #   -1, which releases nothing), and a Value something else still refers to (a cycle the
-#   collector is freeing may put it back in use) is released only once nothing does.
+#   collector is freeing may put it back in use) is released only when it is freed.
 # A KeyboardInterrupt can still lose ids, never more than it interrupts: a batch it lands in
 # between taking and releasing. (It can also strand a node anywhere a C call has made one and
 # the Value for it is not made yet.)
@@ -338,17 +349,28 @@ _dead = []
 
 def _flush():
     global _dead
-    if _unburied:
-        _bury()
     empty = []
     batch, _dead = _dead, empty
     if batch:
         lib.mg_release(batch, len(batch))
 
 
-# Values whose __del__ ran while something else still referred to them, by id(): kept alive
-# here, each until nothing else does, and then released.
-_unburied = {}
+# Values whose __del__ ran while something else still referred to them, by id(): a weak
+# reference to each, whose callback releases the node when the Value is freed. (Python runs an
+# object's __del__ once, so a Value the collector brought back never queues its id itself.)
+_watched = {}
+
+
+def _watch(v, i):
+    key = id(v)
+
+    def freed(ref):
+        if _watched.get(key) is ref:
+            del _watched[key]
+            _dead.append(i)
+
+    if key not in _watched:
+        _watched[key] = _weakref(v, freed)
 
 
 class _Probe:
@@ -361,29 +383,6 @@ class _Probe:
 # interpreter's own references; the count differs between versions): more means someone else
 # refers to it. (The collector holds one more on an object it finalizes.)
 _Probe()
-
-
-def _refs_each(values):
-    return [(v, _refs(v)) for v in values.values()]
-
-
-# What _refs_each counts for an object only the dict refers to (it differs between versions).
-_ONLY_KEPT = _refs_each({0: object()})[0][1]
-
-
-def _bury():
-    """Release the Values of _unburied that nothing else refers to any more."""
-    global _unburied
-    empty = {}
-    values, _unburied = _unburied, empty  # taken as _flush takes a batch
-    kept = {}
-    for v, refs in _refs_each(values):
-        if refs > _ONLY_KEPT:
-            kept[id(v)] = v
-        else:
-            _dead.append(v._i)
-            v._i = -1
-    _unburied.update(kept)
 
 
 def set_node_limit(n):
@@ -444,7 +443,7 @@ def _finish_interrupted(tb):
         return
     code, names = tb.tb_frame.f_code, tb.tb_frame.f_locals
     if code is Value.__del__.__code__ and "i" not in names and "self" in names:
-        Value.__del__(names["self"])  # the traceback refers to it: it goes to _unburied
+        Value.__del__(names["self"])  # the traceback refers to it: it is watched (_watch)
 
 
 _previous_unraisablehook = sys.unraisablehook

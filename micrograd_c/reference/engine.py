@@ -59,7 +59,11 @@ class Value:
     """ stores a single scalar value and its gradient """
     __array_ufunc__ = None  # as in micrograd_c: numpy defers to our operators, never makes object arrays
 
-    def __init__(self, data, _children=(), _op=''):
+    label = ''  # the nn-zero-to-hero lecture's Value has one, as micrograd_c's does
+
+    def __init__(self, data, _children=(), _op='', label=''):
+        if label != '':
+            self.label = label
         self.data = data
         self.grad = 0.0
         self._backward = lambda: None
@@ -228,8 +232,14 @@ class Value:
         return f"Value(data={self.data}, grad={self.grad})"
 
     def __reduce__(self):
-        """copy, deepcopy and pickle give a new leaf with this Value's data and grad, as in micrograd_c."""
-        return _leaf, (self.data, self.grad)
+        """copy, deepcopy and pickle give a new leaf with this Value's data, grad and attributes
+        (but not its graph), as in micrograd_c."""
+        own = {k: v for k, v in vars(self).items() if k not in _GRAPH}
+        return _leaf, (self.data, self.grad), (own or None)
+
+
+# What a Value's node is (as opposed to attributes a user set), which a copy makes anew.
+_GRAPH = {"_data", "_grad", "_backward", "_children", "_seq", "_op"}
 
 
 def _leaf(data, grad):

@@ -1,0 +1,70 @@
+"""Attributes on a Value, as micrograd's Value (a plain Python object) and the nn-zero-to-hero
+lecture's (which takes label=) allow: any attribute, weak references, and copies that keep them."""
+import copy
+import pickle
+import weakref
+
+import pytest
+
+from micrograd_c import Value, reference
+
+ENGINES = [Value, reference.Value]
+
+
+def micrograd_value():
+    return pytest.importorskip("micrograd.engine").Value
+
+
+@pytest.mark.parametrize("V", ENGINES, ids=["c", "reference"])
+def test_label_is_empty_until_given_or_set(V):
+    a, b = V(2.0, label="a"), V(3.0)
+    assert (a.label, b.label) == ("a", "")
+    b.label = "b"
+    c = a * b
+    c.label = "c"
+    assert (a.label, b.label, c.label) == ("a", "b", "c")
+    assert "label" not in vars(V(1.0))  # a Value that gets no label keeps none of its own
+
+
+@pytest.mark.parametrize("V", ENGINES, ids=["c", "reference"])
+def test_any_attribute_sticks_to_its_value_as_on_micrograds(V):
+    for W in (V, micrograd_value()):
+        v = W(1.5)
+        v.note, v.count = "x", 3
+        w = v + 1.0
+        assert (v.note, v.count) == ("x", 3)
+        assert not hasattr(w, "note")
+        with pytest.raises(AttributeError):
+            W(0.0).missing
+
+
+@pytest.mark.parametrize("V", ENGINES, ids=["c", "reference"])
+def test_weak_references_live_as_long_as_the_value(V):
+    v = V(4.0)
+    r = weakref.ref(v)
+    assert r() is v
+    s = weakref.WeakSet([v])
+    del v
+    assert r() is None and len(s) == 0
+
+
+@pytest.mark.parametrize("V", ENGINES, ids=["c", "reference"])
+def test_copies_keep_attributes_but_are_new_leaves(V):
+    v = V(2.5, label="v")
+    v.grad = 1.25
+    v.tag = ["t"]
+    for w in (copy.copy(v), copy.deepcopy(v), pickle.loads(pickle.dumps(v))):
+        assert (w.data, w.grad, w.label, w.tag) == (2.5, 1.25, "v", ["t"])
+        assert w is not v and w._op == ""
+    assert copy.deepcopy(v).tag is not v.tag
+
+
+def test_a_value_with_attributes_frees_its_node():
+    import micrograd_c
+    base = micrograd_c.memory_stats()["live_nodes"]
+    v = Value(1.0, label="gone")
+    v.other = v  # a cycle through its own __dict__: only the collector frees it
+    del v
+    import gc
+    gc.collect()
+    assert micrograd_c.memory_stats()["live_nodes"] == base
