@@ -20,7 +20,6 @@ enum {
     OP_ADD,
     OP_MUL,
     OP_POW,
-    OP_NEG,
     OP_RELU,
     OP_TANH,
     OP_EXP,
@@ -203,19 +202,6 @@ static inline void pow_backward(const Pass *p, const Node *n, double g)
     pass_on(p, n->first, (k * slope) * g);
 }
 
-/* ---- -x ---- */
-
-static int neg_forward(const Node *nodes, Node *n)
-{
-    n->data = -left(nodes, n);
-    return 0;
-}
-
-static inline void neg_backward(const Pass *p, const Node *n, double g)
-{
-    pass_on(p, n->first, -g);
-}
-
 /* ---- relu ---- */
 
 static int relu_forward(const Node *nodes, Node *n)
@@ -331,7 +317,6 @@ const Op OPS[OP_COUNT] = {
     [OP_ADD] = {"add", "+", 2, add_forward, add_backward},
     [OP_MUL] = {"mul", "*", 2, mul_forward, mul_backward},
     [OP_POW] = {"pow", "**", 1, pow_forward, pow_backward, .extra = sizeof(Power)},
-    [OP_NEG] = {"neg", "neg", 1, neg_forward, neg_backward},
     [OP_RELU] = {"relu", "ReLU", 1, relu_forward, relu_backward},
     [OP_TANH] = {"tanh", "tanh", 1, tanh_forward, tanh_backward},
     [OP_EXP] = {"exp", "exp", 1, exp_forward, exp_backward},
@@ -340,9 +325,10 @@ const Op OPS[OP_COUNT] = {
     [OP_NEURON] = {"neuron", "neuron", -1, neuron_forward, neuron_backward, .kids_in_list = 1},
     [OP_NEURON_RELU] = {"neuron_relu", "neuron-ReLU", -1, neuron_forward, neuron_backward,
                         .kids_in_list = 1},
-    /* a - b = a + (-b); arg - a = (-a) + arg; a / b = a * b**-1; arg / a = a**-1 * arg */
-    [OP_SUB] = {"sub", NULL, 2, .inner = OP_NEG, .outer = OP_ADD},
-    [OP_RSUB] = {"rsub", NULL, 1, .inner = OP_NEG, .outer = OP_ADD},
+    /* as micrograd writes them: a - b = a + (-b) and arg - a = (-a) + arg, -x being x * -1;
+     * a / b = a * b**-1; arg / a = a**-1 * arg */
+    [OP_SUB] = {"sub", NULL, 2, .inner = OP_MUL, .inner_arg = -1.0, .outer = OP_ADD},
+    [OP_RSUB] = {"rsub", NULL, 1, .inner = OP_MUL, .inner_arg = -1.0, .outer = OP_ADD},
     [OP_DIV] = {"div", NULL, 2, .inner = OP_POW, .inner_arg = -1.0, .outer = OP_MUL},
     [OP_RDIV] = {"rdiv", NULL, 1, .inner = OP_POW, .inner_arg = -1.0, .outer = OP_MUL},
 };
@@ -374,7 +360,6 @@ void backward_visit(const Pass *pass, const int32_t *order, int32_t last)
         case OP_ADD: add_backward(p, n, g); break;
         case OP_MUL: mul_backward(p, n, g); break;
         case OP_POW: pow_backward(p, n, g); break;
-        case OP_NEG: neg_backward(p, n, g); break;
         case OP_RELU: relu_backward(p, n, g); break;
         case OP_TANH: tanh_backward(p, n, g); break;
         case OP_EXP: exp_backward(p, n, g); break;

@@ -29,7 +29,7 @@ def _op_table():
 
 
 _KINDS, _LABELS = _op_table()
-_LEAF, _ADD, _MUL, _POW, _NEG = (_KINDS[n] for n in ("leaf", "add", "mul", "pow", "neg"))
+_LEAF, _ADD, _MUL, _POW = (_KINDS[n] for n in ("leaf", "add", "mul", "pow"))
 _RELU, _TANH, _EXP, _LOG, _SIGMOID = (_KINDS[n] for n in ("relu", "tanh", "exp", "log", "sigmoid"))
 _SUB, _RSUB, _DIV, _RDIV = (_KINDS[n] for n in ("sub", "rsub", "div", "rdiv"))
 _ERRORS = {
@@ -167,8 +167,8 @@ class Value:
         c = _const(other)  # only int/float powers, as in micrograd; Value ** Value is a TypeError
         return NotImplemented if c is None else _made(_mg_op(_POW, self._i, -1, c))
 
-    def __neg__(self):
-        return _made(_mg_op(_NEG, self._i, -1, 0.0))
+    def __neg__(self):  # self * -1, as micrograd writes it
+        return _made(_mg_op(_MUL, self._i, -1, -1.0))
 
     def relu(self):
         return _made(_mg_op(_RELU, self._i, -1, 0.0))

@@ -1,10 +1,21 @@
 """Helpers the test files share."""
 import math
+import os
 import struct
 import warnings
 
 import micrograd_c
 from micrograd_c import Value, reference
+
+
+# Subprocesses import the micrograd_c this process tests (a script's own folder comes first on
+# sys.path, not the working directory). Under scripts/sanitize.sh they run with ASan and UBSan
+# but without LeakSanitizer, whose stop-the-world check at exit crashed now and then in these
+# processes ("Tracer caught signal 11", in LSan itself); this process checks for leaks.
+SAME_PACKAGE = dict(os.environ, PYTHONPATH=os.pathsep.join(
+    [os.path.dirname(os.path.dirname(micrograd_c.__file__))] + os.environ.get("PYTHONPATH", "").split(os.pathsep)))
+if "ASAN_OPTIONS" in SAME_PACKAGE:
+    SAME_PACKAGE["ASAN_OPTIONS"] += ":detect_leaks=0"
 
 
 def bits(x):

@@ -9,7 +9,6 @@ one). An entry says:
 - write: the op, written with what its form takes (the Value class V, for a LEAF); it works
   with any Value class: micrograd_c's, the reference, micrograd's, test_torch.py's adapter;
 - micrograd: karpathy's micrograd 0.1.0 has it (then it is compared with micrograd too);
-  micrograd_label: the `_op` micrograd gives it, where that is not ours;
 - method: the method's name, for an op written a.name() (see `method`);
 - torch: for an op written as a method, the torch function it is compared with (None: it is
   not); ops written with operators are compared through the adapter's operators;
@@ -46,7 +45,6 @@ class Op:
     form: str
     write: object
     micrograd: bool = False
-    micrograd_label: str = None
     method: str = None
     torch: str = None
     consts: tuple = None
@@ -118,7 +116,7 @@ REGISTRY = [
        micrograd_consts=(1, 2, 3, -1, 1.5, 2.5),
        raises={ValueError: [(-8.0, 1 / 3)], ZeroDivisionError: [(0.0, -1), (-0.0, -0.5), (0.0, -2)],
                OverflowError: [(10.0, 400), (-10.0, 401)]}),
-    Op("-a", "neg", UNARY, lambda a: -a, micrograd=True, micrograd_label="*"),  # micrograd: a * -1
+    Op("-a", "mul", UNARY, lambda a: -a, micrograd=True),  # a * -1, as micrograd writes it
     method("relu", micrograd=True, torch="relu"),
     method("tanh", torch="tanh", math=math.tanh),
     method("exp", torch="exp", math=math.exp, raises={OverflowError: (1000.0, 710.0)}),

@@ -52,7 +52,7 @@ def test_every_call_that_takes_an_id_says_enode_for_a_dead_one():
                      lambda: lib.mg_adam_step(adam, 2, [live._i, i], buf, buf)):
             assert call() == lib.MG_ENODE
         made = [(_KINDS["add"], i, live._i), (_KINDS["relu"], i, -1), (_KINDS["rdiv"], i, -1),
-                (_KINDS["neg"], i, -1), (_KINDS["rsub"], i, -1)]
+                (_KINDS["mul"], i, -1), (_KINDS["rsub"], i, -1)]
         if i >= 0:  # a negative second operand means there is none: x + arg
             made += [(_KINDS["add"], live._i, i), (_KINDS["div"], live._i, i), (_KINDS["sub"], live._i, i)]
         for kind, a, b in made:

@@ -18,7 +18,7 @@ import pytest
 import micrograd_c
 from micrograd_c import Value, nn
 from graphs import ALL_OPS, Program, run
-from helpers import bits, live
+from helpers import SAME_PACKAGE, bits, live
 from ops import OPS
 
 THREADS, ROUNDS = 8, 1500
@@ -224,5 +224,5 @@ EXIT_WITH_THREADS_RUNNING = textwrap.dedent("""
 def test_interpreter_exit_with_live_values_and_running_threads():
     for delay in ("0", "0.01", "0.05", "0.2"):
         r = subprocess.run([sys.executable, "-c", EXIT_WITH_THREADS_RUNNING, delay],
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=120, env=SAME_PACKAGE)
         assert (r.returncode, r.stdout, r.stderr) == (0, "main thread done True\n", ""), delay

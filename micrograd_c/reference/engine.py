@@ -140,13 +140,8 @@ class Value:
         out._backward = _backward
         return out
 
-    def __neg__(self):
-        out = Value(-self.data, (self,), 'neg')
-
-        def _backward():
-            self.grad += -out.grad
-        out._backward = _backward
-        return out
+    def __neg__(self):  # self * -1
+        return self * -1
 
     def relu(self):
         out = Value(0.0 if self.data < 0 else self.data, (self,), 'ReLU')
