@@ -84,6 +84,7 @@ typedef struct {
     int64_t capacity_nodes; /* slots allocated */
     int64_t node_limit;     /* most live nodes allowed (0 = no limit) */
     int64_t bytes;          /* memory the store holds: nodes, the tape, the worklist, what nodes keep beside them */
+    int64_t made;           /* nodes made since the process started: changes whenever one is */
 } mg_stats;
 void mg_get_stats(mg_stats *out);
 void mg_set_node_limit(int64_t limit);

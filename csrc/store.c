@@ -169,6 +169,7 @@ int32_t node_new(int32_t kind, int32_t nkids)
     store.pos[id] = store.tape_len;
     store.tape[store.tape_len++] = id;
     store.live++;
+    store.made++;
     return id;
 }
 
@@ -313,6 +314,7 @@ void mg_get_stats(mg_stats *out)
     out->node_limit = store.node_limit;
     out->bytes = (int64_t)store.capacity * (int64_t)(sizeof(Node) + sizeof(double) + sizeof(uint16_t) + 4 * sizeof(int32_t))
                + store.extra_bytes;
+    out->made = store.made;
     store_unlock();
 }
 

@@ -43,6 +43,7 @@ typedef struct {
     int32_t free_head;   /* a slot ready for reuse, -1 if none */
     int32_t pending_head;/* a slot freed since the tape was last compacted, -1 if none */
     int32_t live;
+    int64_t made;        /* nodes made so far */
     int64_t node_limit;  /* 0 = no limit */
     int64_t extra_bytes; /* bytes allocated beside the nodes: kid lists, Powers */
     uint16_t epoch;      /* bumped by every backward, so marks rarely need clearing */

@@ -256,7 +256,7 @@ class Value:
     # ---- what graph-drawing code written for micrograd reads ----
     @property
     def _prev(self):
-        """The Values this one was made from (equal to, and hashing as, the originals)."""
+        """The Values this one was made from: the very objects, while they are alive."""
         return set(self._children)
 
     @property
@@ -267,7 +267,7 @@ class Value:
         n = lib.mg_hold_kids(self._i, kids, info.nkids)
         if n < 0:
             _raise(n)
-        return tuple(_made(k) for k in kids)
+        return _values_of(list(kids))
 
     def _info(self):
         info = _ffi.new("mg_info *")
@@ -318,6 +318,43 @@ _new = object.__new__
 _refs = sys.getrefcount
 _weakref = weakref.ref
 _referents = gc.get_referents
+
+
+# ---- one Python object per node ----
+# A node's Value is the only object for it while it lives: the children `_prev` gives are the
+# very objects the node was made from, if they are alive (code written for micrograd keys nodes
+# on id()). Nothing on the path that makes Values pays for this: the live Values are found when
+# `_prev` is asked, by one walk over the objects the collector tracks, which stays good until a
+# node is made (a Value for an existing node is only ever made here).
+_by_node = weakref.WeakValueDictionary()  # node id -> its live Value
+_by_node_made = -1  # the store's count of nodes made when _by_node was last filled
+
+
+def _values_of(ids):
+    """The Values of nodes ids, each held once more by the caller for a new Value: the live one
+    where there is one (and the hold let go), else a new one."""
+    global _by_node_made
+    stats = _ffi.new("mg_stats *")
+    lib.mg_get_stats(stats)
+    if stats.made != _by_node_made:
+        _by_node.clear()
+        for o in gc.get_objects():
+            # type(), not isinstance(): that would read some objects' __class__ properties
+            # (torch has deprecated ones that warn)
+            if issubclass(type(o), Value) and _has_node(o):
+                _by_node[o._i] = o
+        _by_node_made = stats.made
+    out, extra = [], []
+    for i in ids:
+        v = _by_node.get(i)
+        if v is not None and v._i == i:
+            extra.append(i)
+        else:
+            v = _by_node[i] = _made(i)
+        out.append(v)
+    if extra:
+        lib.mg_release(extra, len(extra))
+    return tuple(out)
 
 
 def _has_node(v):

@@ -38,8 +38,8 @@ def _kids(v):
 
 def _trace(root, max_nodes):
     """root's Values, each once (root first), and one (child, parent) edge per operand."""
-    # Keyed by the Value itself, never id(): a micrograd_c Value's children are
-    # new objects each time, equal to (and hashing as) the Values of their nodes.
+    # Keyed by the Value itself (a micrograd_c Value is one object per node; so it works for any
+    # Value class that hashes its objects apart).
     seen, edges, todo = {root: None}, [], [root]  # seen: a dict as a set that keeps its order
     while todo:
         v = todo.pop()

@@ -148,7 +148,7 @@ def test_equality_and_hash_are_identity_of_the_node():
     assert a == a and a != b and not (a == b)  # equal data, different nodes, as in micrograd
     assert a != 1.0 and a != "a" and a != RV(1.0)
     (same,) = (a * 2)._prev
-    assert same == a and hash(same) == hash(a) and same is not a
+    assert same is a and hash(same) == hash(a)  # the very object (see test_identity.py)
     assert len({a, b, same}) == 2
     assert {a: "x"}[same] == "x"
     with pytest.raises(TypeError):
