@@ -9,8 +9,8 @@ releases a batch of them; nodes nothing holds any more are freed.
 import gc
 import operator
 import sys
-import weakref
 import _thread
+import _weakref
 
 from ._core import ffi as _ffi, lib
 from ._numbers import as_float
@@ -316,7 +316,7 @@ def _leaf(data, grad):
 
 _new = object.__new__
 _refs = sys.getrefcount
-_weakref = weakref.ref
+_weakref = _weakref.ref  # the weakref module itself (imported by _values_of) takes ~0.6 ms to import
 _referents = gc.get_referents
 
 
@@ -326,18 +326,19 @@ _referents = gc.get_referents
 # on id()). Nothing on the path that makes Values pays for this: the live Values are found when
 # `_prev` is asked, by one walk over the objects the collector tracks, which stays good until a
 # node is made (a Value for an existing node is only ever made here).
-_by_node = weakref.WeakValueDictionary()  # node id -> its live Value
+_by_node = None  # node id -> its live Value (a WeakValueDictionary, made when first asked)
 _by_node_made = -1  # the store's count of nodes made when _by_node was last filled
 
 
 def _values_of(ids):
     """The Values of nodes ids, each held once more by the caller for a new Value: the live one
     where there is one (and the hold let go), else a new one."""
-    global _by_node_made
+    global _by_node, _by_node_made
     stats = _ffi.new("mg_stats *")
     lib.mg_get_stats(stats)
     if stats.made != _by_node_made:
-        _by_node.clear()
+        import weakref
+        _by_node = weakref.WeakValueDictionary()
         for o in gc.get_objects():
             # type(), not isinstance(): that would read some objects' __class__ properties
             # (torch has deprecated ones that warn)
