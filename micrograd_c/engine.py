@@ -324,27 +324,52 @@ _referents = gc.get_referents
 # A node's Value is the only object for it while it lives: the children `_prev` gives are the
 # very objects the node was made from, if they are alive (code written for micrograd keys nodes
 # on id()). Nothing on the path that makes Values pays for this: the live Values are found when
-# `_prev` is asked, by one walk over the objects the collector tracks, which stays good until a
-# node is made (a Value for an existing node is only ever made here).
+# `_prev` is asked, among the objects the collector tracks. What was found stays good until a
+# node is made (a Value for an existing node is only ever made here); then only the Values made
+# since need finding, and they are in the youngest generations, unless the collector has moved
+# them on since.
 _by_node = None  # node id -> its live Value (a WeakValueDictionary, made when first asked)
-_by_node_made = -1  # the store's count of nodes made when _by_node was last filled
+_by_node_made = -1  # the store's count of nodes made when _by_node was last brought up to date
+_by_node_collections = None  # the collector's count of collections, per generation, then
+
+
+def _nodes_made():
+    stats = _ffi.new("mg_stats *")
+    lib.mg_get_stats(stats)
+    return stats.made
+
+
+def _find_values():
+    """Bring _by_node up to date: add the Values made since it last was."""
+    global _by_node, _by_node_made, _by_node_collections
+    made = _nodes_made()
+    if made == _by_node_made:
+        return
+    collections = [g["collections"] for g in gc.get_stats()]
+    if _by_node is None:
+        import weakref
+        _by_node = weakref.WeakValueDictionary()
+        generations = [None]  # all of them
+    else:
+        # generation g's collection moves its survivors to generation g + 1: the new Values
+        # are in the generations up to one past the oldest collected since
+        moved = [g for g in range(len(collections)) if collections[g] != _by_node_collections[g]]
+        youngest = max(moved, default=-1) + 2
+        generations = [None] if youngest >= len(collections) else range(youngest)
+    for g in generations:
+        # (one generation's list at a time: a list made here would be in generation 0 itself)
+        for o in gc.get_objects() if g is None else gc.get_objects(generation=g):
+            # type(), not isinstance(): that would read some objects' __class__ properties
+            # (torch has deprecated ones that warn)
+            if issubclass(type(o), Value) and _has_node(o):
+                _by_node[o._i] = o
+    _by_node_made, _by_node_collections = made, collections
 
 
 def _values_of(ids):
     """The Values of nodes ids, each held once more by the caller for a new Value: the live one
     where there is one (and the hold let go), else a new one."""
-    global _by_node, _by_node_made
-    stats = _ffi.new("mg_stats *")
-    lib.mg_get_stats(stats)
-    if stats.made != _by_node_made:
-        import weakref
-        _by_node = weakref.WeakValueDictionary()
-        for o in gc.get_objects():
-            # type(), not isinstance(): that would read some objects' __class__ properties
-            # (torch has deprecated ones that warn)
-            if issubclass(type(o), Value) and _has_node(o):
-                _by_node[o._i] = o
-        _by_node_made = stats.made
+    _find_values()
     out, extra = [], []
     for i in ids:
         v = _by_node.get(i)

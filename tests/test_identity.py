@@ -104,3 +104,16 @@ def test_values_made_after_a_walk_are_found_by_the_next():
     trace(a * 2.0)
     b = Value(2.0)  # made after the walk
     assert (a * b)._children[1] is b
+
+
+@pytest.mark.parametrize("collect", [None, 0, 1, 2])
+def test_values_are_found_whichever_generation_the_collector_moved_them_to(collect):
+    a = Value(1.0)
+    trace(a * a)  # what was alive then is known
+    b = Value(2.0)  # made after: in the youngest generation...
+    if collect is not None:
+        gc.collect(collect)  # ...unless a collection moved it on
+    junk = [[] for _ in range(2000)]  # and enough allocations for the collector's own runs
+    c = a * b
+    assert c._children[0] is a and c._children[1] is b
+    del junk
