@@ -112,7 +112,7 @@ class Value:
     __array_ufunc__ = None  # numpy scalars then defer to our reflected operators
     label = ""  # the nn-zero-to-hero lecture's Value has one; '' until set
 
-    def __init__(self, data, label=""):
+    def __init__(self, data, *, label=""):
         x = data if type(data) is float else _number(data, "Value data")
         if label != "":
             self.label = label

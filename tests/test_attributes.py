@@ -68,3 +68,12 @@ def test_a_value_with_attributes_frees_its_node():
     import gc
     gc.collect()
     assert micrograd_c.memory_stats()["live_nodes"] == base
+
+
+def test_a_label_is_given_by_name():
+    # micrograd's second and third positional arguments are _children and _op, which the C
+    # engine does not take yet: passing them is an error, not a label
+    a = Value(1.0)
+    with pytest.raises(TypeError):
+        Value(2.0, (a,))
+    assert Value(2.0, label="x").label == "x"
