@@ -333,16 +333,16 @@ _by_node_made = -1  # the store's count of nodes made when _by_node was last bro
 _by_node_collections = None  # the collector's count of collections, per generation, then
 
 
-def _nodes_made():
+def _store_stats():
     stats = _ffi.new("mg_stats *")
     lib.mg_get_stats(stats)
-    return stats.made
+    return stats
 
 
 def _find_values():
     """Bring _by_node up to date: add the Values made since it last was."""
     global _by_node, _by_node_made, _by_node_collections
-    made = _nodes_made()
+    made = _store_stats().made
     if made == _by_node_made:
         return
     collections = [g["collections"] for g in gc.get_stats()]
@@ -463,8 +463,7 @@ def set_node_limit(n):
 def memory_stats():
     """The C node store's size: live_nodes, capacity_nodes, node_limit (0 = none), bytes."""
     _flush()
-    s = _ffi.new("mg_stats *")
-    lib.mg_get_stats(s)
+    s = _store_stats()
     return {"live_nodes": s.live_nodes, "capacity_nodes": s.capacity_nodes,
             "node_limit": s.node_limit, "bytes": s.bytes}
 
