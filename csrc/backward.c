@@ -70,9 +70,10 @@ int32_t mg_backward(int32_t root)
             store.mark[i] = 0;
         store.epoch = 1;
     }
-    const Pass p = { store.nodes, store.grad, store.mark, store.epoch,
+    const Pass p = { store.nodes, store.grad, store.gint, store.mark, store.epoch,
                      store.pos, store.edited_from };
     p.grad[root] = 1.0;
+    p.gint[root] = 1; /* micrograd's `self.grad = 1` */
 
     /* The nodes to visit, in tape order (visited last to first): the small
      * graph's, sorted, or the whole tape below the root, where the marks tell

@@ -39,8 +39,17 @@ typedef struct {
 int32_t mg_describe_op(int32_t kind, mg_op_desc *out);
 
 /* Make a node of a kind from up to two children (-1 where absent) and arg (a
- * composition's two nodes: then the outer one's id). The new node is held once,
- * by the Python Value made for it; it holds its children. */
+ * composition's nodes: then the outermost one's id). The new node is held once,
+ * by the Python Value made for it; it holds its children. A binary op given a
+ * number (b = -1) makes a leaf holding it as its second child, as micrograd
+ * does: `(x * 2)._prev` is x and a leaf 2.
+ *
+ * micrograd keeps ints as ints: kind | MG_ARG_INT says arg is an int (exact:
+ * |arg| <= 2**53). A node's data is an int while what it was computed from
+ * is and the result is exact (below 2**53), as Python's int arithmetic would
+ * give (+, *, ** by an int >= 0, relu; relu of any negative number is the
+ * int 0); a grad is an int while every part added to it was. */
+enum { MG_ARG_INT = 256 };
 int32_t mg_op(int32_t kind, int32_t a, int32_t b, double arg);
 
 /* Make one fused neuron node per output of a layer:
@@ -61,20 +70,25 @@ void mg_release(const int32_t *ids, int32_t n);
 
 double mg_data(int32_t id);
 double mg_grad(int32_t id);
-int32_t mg_set_data(int32_t id, double x);
-int32_t mg_set_grad(int32_t id, double x);
+/* Whether the node's data and grad are ints: MG_DATA_INT | MG_GRAD_INT. */
+enum { MG_DATA_INT = 1, MG_GRAD_INT = 2 };
+int32_t mg_ints(int32_t id);
+int32_t mg_set_data(int32_t id, double x, int32_t is_int);
+int32_t mg_set_grad(int32_t id, double x, int32_t is_int);
 /* Make the node a leaf holding x, in place (what micrograd's Value.__init__
  * does when called again on a Value): its children are let go, its grad is
- * 0, and every parent and every holder of its id sees the new leaf. */
-int32_t mg_set_leaf(int32_t id, double x);
+ * the int 0, and every parent and every holder of its id sees the new leaf. */
+int32_t mg_set_leaf(int32_t id, double x, int32_t is_int);
 
-/* What `_op` and `_prev` show: the node's kind, constant (a power's exponent,
- * x + c's c; else 0) and child count; and its children, each held once more
- * for the Value the caller makes for it (cap: room in out). */
+/* What `_op` and `_prev` show: the node's kind, constant (a power's
+ * exponent, else 0; arg_int: it was an int) and child count; and its
+ * children, each held once more for the Value the caller makes for it (cap:
+ * room in out). */
 typedef struct {
     int32_t kind;
     int32_t nkids;
     double arg;
+    int32_t arg_int;
 } mg_info;
 int32_t mg_node_info(int32_t id, mg_info *out);
 int32_t mg_hold_kids(int32_t id, int32_t *out, int32_t cap);

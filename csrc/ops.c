@@ -35,23 +35,18 @@ enum {
     OP_COUNT
 };
 
-/* Add d to a child's grad, and mark the child reached so the pass visits it. */
-static inline void pass_on(const Pass *p, int32_t kid, double d)
+/* Add d to a child's grad (d_int: d is an int), and mark the child reached
+ * so the pass visits it. */
+static inline void pass_on(const Pass *p, int32_t kid, double d, uint8_t d_int)
 {
     p->grad[kid] += d;
+    p->gint[kid] &= d_int;
     p->mark[kid] = p->epoch;
 }
 
-/* A binary op's operands: the first child, and the second child or the
- * constant (x + 2 needs no node for the 2). */
-static double left(const Node *nodes, const Node *n)
+static inline uint8_t is_int(const Node *n)
 {
-    return nodes[n->first].data;
-}
-
-static double right(const Node *nodes, const Node *n)
-{
-    return n->nkids == 2 ? nodes[n->u.second].data : n->u.arg;
+    return n->ints & NODE_INT;
 }
 
 /* ---- a leaf: data = its constant ---- */
@@ -59,46 +54,49 @@ static double right(const Node *nodes, const Node *n)
 static int leaf_forward(const Node *nodes, Node *n)
 {
     (void)nodes;
-    n->data = n->u.arg;
+    n->ints = (n->ints & NODE_ARG_INT) ? NODE_INT | NODE_ARG_INT : 0;
+    n->data = n->ints ? n->u.arg + 0.0 : n->u.arg; /* an int has no -0 (x - 0 adds -0.0) */
     return 0;
 }
 
-static inline void leaf_backward(const Pass *p, const Node *n, double g)
+static inline void leaf_backward(const Pass *p, const Node *n, double g, uint8_t gi)
 {
-    (void)p, (void)n, (void)g; /* no children */
+    (void)p, (void)n, (void)g, (void)gi; /* no children */
 }
 
-/* ---- x + y, x + c ---- */
+/* ---- x + y ---- */
 
 static int add_forward(const Node *nodes, Node *n)
 {
-    n->data = left(nodes, n) + right(nodes, n);
+    const Node *x = &nodes[n->first], *y = &nodes[n->u.second];
+    n->data = x->data + y->data;
+    n->ints = is_int(x) & is_int(y) & exact_int(n->data);
     return 0;
 }
 
-static inline void add_backward(const Pass *p, const Node *n, double g)
+static inline void add_backward(const Pass *p, const Node *n, double g, uint8_t gi)
 {
-    pass_on(p, n->first, g);
-    if (n->nkids == 2)
-        pass_on(p, n->u.second, g);
+    pass_on(p, n->first, g, gi);
+    pass_on(p, n->u.second, g, gi);
 }
 
-/* ---- x * y, x * c ---- */
+/* ---- x * y ---- */
 
 static int mul_forward(const Node *nodes, Node *n)
 {
-    n->data = left(nodes, n) * right(nodes, n);
+    const Node *x = &nodes[n->first], *y = &nodes[n->u.second];
+    n->data = x->data * y->data;
+    n->ints = is_int(x) & is_int(y) & exact_int(n->data);
+    if (n->ints) /* an int has no -0: Python's 0 * -1 is 0, and 0 + -0.0 is 0.0 */
+        n->data += 0.0;
     return 0;
 }
 
-static inline void mul_backward(const Pass *p, const Node *n, double g)
+static inline void mul_backward(const Pass *p, const Node *n, double g, uint8_t gi)
 {
-    if (n->nkids == 2) {
-        pass_on(p, n->first, p->nodes[n->u.second].data * g);
-        pass_on(p, n->u.second, p->nodes[n->first].data * g);
-    } else {
-        pass_on(p, n->first, n->u.arg * g);
-    }
+    const Node *x = &p->nodes[n->first], *y = &p->nodes[n->u.second];
+    pass_on(p, n->first, y->data * g, gi & is_int(y));
+    pass_on(p, n->u.second, x->data * g, gi & is_int(x));
 }
 
 /* ---- x ** k ----
@@ -126,42 +124,38 @@ static int is_odd_integer(double k)
 /* x ** k exactly as CPython's float_pow computes it: its special cases, then
  * libm pow, with the same errors (CPython returns a complex number for a
  * negative base and a fractional exponent; we, like math.pow, say ValueError). */
-static int pow_forward(const Node *nodes, Node *n)
+static int float_pow(double x, double k, double *out)
 {
-    Power *power = n->u.extra;
-    double x = left(nodes, n), k = power->k;
     int negate = 0;
-    if (k != 0.0) /* for backward, while x is at hand: see Power */
-        power->slope = pow_slope(x, k);
     if (k == 0.0) {
-        n->data = 1.0;
+        *out = 1.0;
         return 0;
     }
     if (isnan(x)) {
-        n->data = x;
+        *out = x;
         return 0;
     }
     if (isnan(k)) {
-        n->data = x == 1.0 ? 1.0 : k;
+        *out = x == 1.0 ? 1.0 : k;
         return 0;
     }
     if (isinf(k)) {
         x = fabs(x);
         /* fabs(k) is +inf here; the INFINITY macro draws MSVC warning C4756 */
-        n->data = x == 1.0 ? 1.0 : ((k > 0.0) == (x > 1.0)) ? fabs(k) : 0.0;
+        *out = x == 1.0 ? 1.0 : ((k > 0.0) == (x > 1.0)) ? fabs(k) : 0.0;
         return 0;
     }
     if (isinf(x)) {
         if (k > 0.0)
-            n->data = is_odd_integer(k) ? x : fabs(x);
+            *out = is_odd_integer(k) ? x : fabs(x);
         else
-            n->data = is_odd_integer(k) ? copysign(0.0, x) : 0.0;
+            *out = is_odd_integer(k) ? copysign(0.0, x) : 0.0;
         return 0;
     }
     if (x == 0.0) {
         if (k < 0.0)
             return MG_EZERODIV;
-        n->data = is_odd_integer(k) ? x : 0.0;
+        *out = is_odd_integer(k) ? x : 0.0;
         return 0;
     }
     if (x < 0.0) {
@@ -171,7 +165,7 @@ static int pow_forward(const Node *nodes, Node *n)
         negate = is_odd_integer(k);
     }
     if (x == 1.0) {
-        n->data = negate ? -1.0 : 1.0;
+        *out = negate ? -1.0 : 1.0;
         return 0;
     }
     errno = 0;
@@ -182,14 +176,29 @@ static int pow_forward(const Node *nodes, Node *n)
         errno = 0; /* underflow to zero is not an error */
     if (errno != 0)
         return errno == ERANGE ? MG_ERANGE : MG_EDOMAIN;
-    n->data = negate ? -r : r;
+    *out = negate ? -r : r;
     return 0;
 }
 
-static inline void pow_backward(const Pass *p, const Node *n, double g)
+static int pow_forward(const Node *nodes, Node *n)
+{
+    Power *power = n->u.extra;
+    const Node *x = &nodes[n->first];
+    double k = power->k;
+    if (k != 0.0) /* for backward, while x is at hand: see Power */
+        power->slope = pow_slope(x->data, k);
+    int err = float_pow(x->data, k, &n->data);
+    /* an int to an int power >= 0 is an int (to a negative one, a float) */
+    int ints = is_int(x) && (n->ints & NODE_ARG_INT) && k >= 0.0 && exact_int(n->data);
+    n->ints = (uint8_t)((n->ints & NODE_ARG_INT) | (ints ? NODE_INT : 0));
+    return err;
+}
+
+static inline void pow_backward(const Pass *p, const Node *n, double g, uint8_t gi)
 {
     int32_t id = (int32_t)(n - p->nodes);
     const Power *power = n->u.extra;
+    const Node *x = &p->nodes[n->first];
     double k = power->k;
     if (k == 0.0) { /* x ** 0 is constant: no gradient (not 0 * x ** -1, nan at 0) */
         p->mark[n->first] = p->epoch;
@@ -197,43 +206,48 @@ static inline void pow_backward(const Pass *p, const Node *n, double g)
     }
     /* forward's slope is for the x of then: the x of now unless data was
      * edited after this node was made */
-    double slope = p->pos[id] >= p->edited_from ? power->slope
-                                                : pow_slope(p->nodes[n->first].data, k);
-    pass_on(p, n->first, (k * slope) * g);
+    double slope = p->pos[id] >= p->edited_from ? power->slope : pow_slope(x->data, k);
+    /* k * x ** (k - 1) is an int for an int x and an int k >= 1 */
+    uint8_t d_int = gi & is_int(x) & ((n->ints & NODE_ARG_INT) != 0) & (k >= 1.0);
+    pass_on(p, n->first, (k * slope) * g, d_int);
 }
 
 /* ---- relu ---- */
 
 static int relu_forward(const Node *nodes, Node *n)
 {
-    double x = left(nodes, n);
-    n->data = x < 0.0 ? 0.0 : x; /* micrograd's test: nan and -0.0 pass through */
+    const Node *x = &nodes[n->first];
+    /* micrograd's `0 if x < 0 else x`: nan and -0.0 pass through, and a
+     * negative number gives the int 0 */
+    n->data = x->data < 0.0 ? 0.0 : x->data;
+    n->ints = x->data < 0.0 ? NODE_INT : is_int(x);
     return 0;
 }
 
-static inline void relu_backward(const Pass *p, const Node *n, double g)
+static inline void relu_backward(const Pass *p, const Node *n, double g, uint8_t gi)
 {
-    pass_on(p, n->first, (double)(n->data > 0.0) * g);
+    pass_on(p, n->first, (double)(n->data > 0.0) * g, gi); /* micrograd: a bool times g */
 }
 
 /* ---- tanh ---- */
 
 static int tanh_forward(const Node *nodes, Node *n)
 {
-    n->data = tanh(left(nodes, n));
+    n->data = tanh(nodes[n->first].data);
     return 0;
 }
 
-static inline void tanh_backward(const Pass *p, const Node *n, double g)
+static inline void tanh_backward(const Pass *p, const Node *n, double g, uint8_t gi)
 {
-    pass_on(p, n->first, (1.0 - n->data * n->data) * g);
+    (void)gi;
+    pass_on(p, n->first, (1.0 - n->data * n->data) * g, 0);
 }
 
 /* ---- exp ---- */
 
 static int exp_forward(const Node *nodes, Node *n)
 {
-    double x = left(nodes, n);
+    double x = nodes[n->first].data;
     double r = exp(x);
     if (isinf(r) && isfinite(x))
         return MG_ERANGE;
@@ -241,25 +255,27 @@ static int exp_forward(const Node *nodes, Node *n)
     return 0;
 }
 
-static inline void exp_backward(const Pass *p, const Node *n, double g)
+static inline void exp_backward(const Pass *p, const Node *n, double g, uint8_t gi)
 {
-    pass_on(p, n->first, n->data * g);
+    (void)gi;
+    pass_on(p, n->first, n->data * g, 0);
 }
 
 /* ---- log ---- */
 
 static int log_forward(const Node *nodes, Node *n)
 {
-    double x = left(nodes, n);
+    double x = nodes[n->first].data;
     if (x <= 0.0) /* also -inf; nan passes through as nan */
         return MG_EDOMAIN;
     n->data = log(x);
     return 0;
 }
 
-static inline void log_backward(const Pass *p, const Node *n, double g)
+static inline void log_backward(const Pass *p, const Node *n, double g, uint8_t gi)
 {
-    pass_on(p, n->first, g / p->nodes[n->first].data);
+    (void)gi;
+    pass_on(p, n->first, g / p->nodes[n->first].data, 0);
 }
 
 /* ---- sigmoid ---- */
@@ -267,7 +283,7 @@ static inline void log_backward(const Pass *p, const Node *n, double g)
 /* Written so that exp never overflows: exp of a non-positive number only. */
 static int sigmoid_forward(const Node *nodes, Node *n)
 {
-    double x = left(nodes, n);
+    double x = nodes[n->first].data;
     if (x >= 0.0) {
         n->data = 1.0 / (1.0 + exp(-x));
     } else {
@@ -277,9 +293,10 @@ static int sigmoid_forward(const Node *nodes, Node *n)
     return 0;
 }
 
-static inline void sigmoid_backward(const Pass *p, const Node *n, double g)
+static inline void sigmoid_backward(const Pass *p, const Node *n, double g, uint8_t gi)
 {
-    pass_on(p, n->first, (n->data * (1.0 - n->data)) * g);
+    (void)gi;
+    pass_on(p, n->first, (n->data * (1.0 - n->data)) * g, 0);
 }
 
 /* ---- a fused neuron: act(b + w0*x0 + w1*x1 + ...), one node per neuron of a layer ----
@@ -290,24 +307,32 @@ static int neuron_forward(const Node *nodes, Node *n)
 {
     const int32_t *k = n->u.list;
     int32_t m = (n->first - 1) / 2;
-    double act = nodes[k[2 * m]].data;
-    for (int32_t i = 0; i < m; i++)
-        act = act + nodes[k[m + i]].data * nodes[k[i]].data;
-    n->data = (n->op == OP_NEURON_RELU && act < 0.0) ? 0.0 : act;
+    const Node *b = &nodes[k[2 * m]];
+    double act = b->data;
+    uint8_t ints = is_int(b);
+    for (int32_t i = 0; i < m; i++) {
+        const Node *w = &nodes[k[m + i]], *x = &nodes[k[i]];
+        act = act + w->data * x->data;
+        ints &= is_int(w) & is_int(x);
+    }
+    int relu = n->op == OP_NEURON_RELU && act < 0.0;
+    n->data = relu ? 0.0 : act;
+    n->ints = relu ? NODE_INT : ints & exact_int(act);
     return 0;
 }
 
-static inline void neuron_backward(const Pass *p, const Node *n, double g)
+static inline void neuron_backward(const Pass *p, const Node *n, double g, uint8_t gi)
 {
     const int32_t *k = n->u.list;
     int32_t m = (n->first - 1) / 2;
     if (n->op == OP_NEURON_RELU)
         g = (double)(n->data > 0.0) * g;
     for (int32_t i = 0; i < m; i++) {
-        pass_on(p, k[m + i], p->nodes[k[i]].data * g);
-        pass_on(p, k[i], p->nodes[k[m + i]].data * g);
+        const Node *w = &p->nodes[k[m + i]], *x = &p->nodes[k[i]];
+        pass_on(p, k[m + i], x->data * g, gi & is_int(x));
+        pass_on(p, k[i], w->data * g, gi & is_int(w));
     }
-    pass_on(p, k[2 * m], g);
+    pass_on(p, k[2 * m], g, gi);
 }
 
 /* ---- the table ---- */
@@ -355,19 +380,20 @@ void backward_visit(const Pass *pass, const int32_t *order, int32_t last)
             continue;
         const Node *n = &p->nodes[id];
         double g = p->grad[id];
+        uint8_t gi = p->gint[id];
         switch (n->op) {
         case OP_LEAF: break;
-        case OP_ADD: add_backward(p, n, g); break;
-        case OP_MUL: mul_backward(p, n, g); break;
-        case OP_POW: pow_backward(p, n, g); break;
-        case OP_RELU: relu_backward(p, n, g); break;
-        case OP_TANH: tanh_backward(p, n, g); break;
-        case OP_EXP: exp_backward(p, n, g); break;
-        case OP_LOG: log_backward(p, n, g); break;
-        case OP_SIGMOID: sigmoid_backward(p, n, g); break;
+        case OP_ADD: add_backward(p, n, g, gi); break;
+        case OP_MUL: mul_backward(p, n, g, gi); break;
+        case OP_POW: pow_backward(p, n, g, gi); break;
+        case OP_RELU: relu_backward(p, n, g, gi); break;
+        case OP_TANH: tanh_backward(p, n, g, gi); break;
+        case OP_EXP: exp_backward(p, n, g, gi); break;
+        case OP_LOG: log_backward(p, n, g, gi); break;
+        case OP_SIGMOID: sigmoid_backward(p, n, g, gi); break;
         case OP_NEURON:
-        case OP_NEURON_RELU: neuron_backward(p, n, g); break;
-        default: OPS[n->op].backward(pass, n, g);
+        case OP_NEURON_RELU: neuron_backward(p, n, g, gi); break;
+        default: OPS[n->op].backward(pass, n, g, gi);
         }
     }
 }
@@ -384,24 +410,34 @@ int32_t mg_describe_op(int32_t kind, mg_op_desc *out)
     return 0;
 }
 
-/* One node, with the lock held: the op applied to a (and b, or the constant). */
-static int32_t make(int32_t kind, int32_t a, int32_t b, double arg)
+/* One node, with the lock held: the op applied to a (and b), with the
+ * constant arg (arg_int: an int). A binary op given a number in place of b
+ * makes a leaf of it, as micrograd does. */
+static int32_t make(int32_t kind, int32_t a, int32_t b, double arg, int arg_int)
 {
     const Op *op = &OPS[kind];
-    int32_t nkids = op->arity == 0 ? 0 : (op->arity == 2 && b >= 0) ? 2 : 1;
-    if ((nkids >= 1 && !node_is_live(a)) || (nkids == 2 && !node_is_live(b)))
+    if (op->arity == 2 && b < 0) {
+        int32_t c = make(OP_LEAF, -1, -1, arg, arg_int);
+        if (c < 0)
+            return c;
+        int32_t id = make(kind, a, c, 0.0, 0);
+        node_drop(c); /* held by its parent now, or freed if that failed */
+        return id;
+    }
+    if ((op->arity >= 1 && !node_is_live(a)) || (op->arity == 2 && !node_is_live(b)))
         return MG_ENODE;
-    int32_t id = node_new(kind, nkids);
+    int32_t id = node_new(kind, op->arity);
     if (id < 0)
         return id;
     Node *n = &store.nodes[id];
     n->first = a;
-    if (nkids == 2)
+    if (op->arity == 2)
         n->u.second = b;
     else if (op->extra)
         *(double *)n->u.extra = arg;
     else
         n->u.arg = arg;
+    n->ints = arg_int ? NODE_ARG_INT : 0;
     int err = op->forward(store.nodes, n);
     if (err) {
         put_back(id);
@@ -412,24 +448,29 @@ static int32_t make(int32_t kind, int32_t a, int32_t b, double arg)
 }
 
 /* A composition: the inner node, made from b (or, with a constant, from a),
- * then the outer one from a and it (or from it and the constant). */
-static int32_t compose(const Op *op, int32_t a, int32_t b, double arg)
+ * then the outer one from a and it (or from it and the constant). The inner
+ * constants (-1) are ints, as micrograd writes them. */
+static int32_t compose(const Op *op, int32_t a, int32_t b, double arg, int arg_int)
 {
     int with_constant = op->arity == 1;
-    int32_t inner = make(op->inner, with_constant ? a : b, -1, op->inner_arg);
+    int32_t inner = make(op->inner, with_constant ? a : b, -1, op->inner_arg, 1);
     if (inner < 0) /* the inner b ** -1 of a division fails only for b = 0.0 */
         return inner == MG_EZERODIV ? MG_EDIVZERO : inner;
-    int32_t id = with_constant ? make(op->outer, inner, -1, arg) : make(op->outer, a, inner, 0.0);
+    int32_t id = with_constant ? make(op->outer, inner, -1, arg, arg_int)
+                               : make(op->outer, a, inner, 0.0, 0);
     node_drop(inner); /* held by its parent now, or freed if that failed */
     return id;
 }
 
 int32_t mg_op(int32_t kind, int32_t a, int32_t b, double arg)
 {
+    int arg_int = (kind & MG_ARG_INT) != 0;
+    kind &= ~MG_ARG_INT;
     if (kind < 0 || kind >= OP_COUNT || OPS[kind].arity < 0)
         return MG_EINVAL;
     store_lock();
-    int32_t id = OPS[kind].outer ? compose(&OPS[kind], a, b, arg) : make(kind, a, b, arg);
+    int32_t id = OPS[kind].outer ? compose(&OPS[kind], a, b, arg, arg_int)
+                                 : make(kind, a, b, arg, arg_int);
     store_unlock();
     return id;
 }
@@ -475,7 +516,7 @@ int32_t mg_layer(int32_t nin, const int32_t *x, int32_t nout, const int32_t *w,
     return err;
 }
 
-int32_t mg_set_leaf(int32_t id, double x)
+int32_t mg_set_leaf(int32_t id, double x, int32_t is_int)
 {
     store_lock();
     int32_t err = MG_ENODE;
@@ -484,8 +525,10 @@ int32_t mg_set_leaf(int32_t id, double x)
         Node *n = &store.nodes[id];
         n->op = OP_LEAF;
         n->u.arg = x;
-        n->data = x;
+        n->ints = is_int ? NODE_ARG_INT : 0;
+        leaf_forward(store.nodes, n);
         store.grad[id] = 0.0;
+        store.gint[id] = 1;
         data_edited(); /* parents made before may have seen other data */
         err = 0;
     }
@@ -501,8 +544,8 @@ int32_t mg_node_info(int32_t id, mg_info *out)
         const Node *n = &store.nodes[id];
         out->kind = n->op;
         out->nkids = node_nkids(n);
-        out->arg = OPS[n->op].extra ? *(const double *)n->u.extra /* see Op.extra */
-                 : n->nkids == 1 ? n->u.arg : 0.0;
+        out->arg = OPS[n->op].extra ? *(const double *)n->u.extra : 0.0; /* see Op.extra */
+        out->arg_int = (n->ints & NODE_ARG_INT) != 0;
         err = 0;
     }
     store_unlock();

@@ -14,17 +14,19 @@
 typedef struct {
     const Node *nodes;
     double *grad;
+    uint8_t *gint;
     uint16_t *mark;
     uint16_t epoch;
     const int32_t *pos;
     int32_t edited_from;
 } Pass;
 
-/* An op's forward computes n->data from its children (and constant), or
- * returns an MG_E* code; its backward adds g (n's grad) times the local
- * derivative into the children's grads. */
+/* An op's forward computes n->data from its children (and constant), and
+ * whether it is an int (n->ints), or returns an MG_E* code; its backward adds
+ * g (n's grad; gi: 1 if that is an int) times the local derivative into the
+ * children's grads, saying whether each part added is an int. */
 typedef int (*forward_fn)(const Node *nodes, Node *n);
-typedef void (*backward_fn)(const Pass *p, const Node *n, double g);
+typedef void (*backward_fn)(const Pass *p, const Node *n, double g, uint8_t gi);
 
 typedef struct {
     const char *name;      /* mg_op_desc's */

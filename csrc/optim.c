@@ -35,6 +35,7 @@ int32_t mg_sgd_step(const mg_sgd *opt, int32_t n, const int32_t *ids, double *bu
             d = buf[i];
         }
         p->data = p->data - lr * d;
+        p->ints = 0; /* a float now, as in micrograd */
     }
     store_unlock();
     return err;
@@ -60,6 +61,7 @@ int32_t mg_adam_step(const mg_adam *opt, int32_t n, const int32_t *ids, double *
         m[i] = beta1 * m[i] + (1.0 - beta1) * g;
         v[i] = beta2 * v[i] + (1.0 - beta2) * g * g;
         p->data = p->data - step_size * (m[i] / (sqrt(v[i]) / correction2_sqrt + eps));
+        p->ints = 0;
     }
     store_unlock();
     return err;

@@ -72,6 +72,10 @@ static int grow(void)
     if (!grad)
         return MG_ENOMEM;
     store.grad = grad;
+    uint8_t *gint = realloc(store.gint, (size_t)cap);
+    if (!gint)
+        return MG_ENOMEM;
+    store.gint = gint;
     uint16_t *mark = realloc(store.mark, (size_t)cap * sizeof(uint16_t));
     if (!mark)
         return MG_ENOMEM;
@@ -154,6 +158,7 @@ int32_t node_new(int32_t kind, int32_t nkids)
     n->u.arg = 0.0;
     n->first = -1;
     n->nkids = (uint8_t)nkids;
+    n->ints = 0;
     if (op->kids_in_list) {
         n->u.list = block;
         n->first = nkids;
@@ -164,6 +169,7 @@ int32_t node_new(int32_t kind, int32_t nkids)
     store.extra_bytes += (int64_t)extra;
     n->op = (uint8_t)kind;
     store.grad[id] = 0.0;
+    store.gint[id] = 1; /* micrograd's grad starts as the int 0 */
     store.mark[id] = 0;
     store.refs[id] = 1;
     store.pos[id] = store.tape_len;
@@ -198,6 +204,7 @@ void put_back(int32_t id)
     n->op = FREE_SLOT;
     n->nkids = 0;
     store.refs[id] = 0;
+    store.mark[id] = 0; /* a pass over a list of nodes may still name it: see FREE_SLOT */
     n->first = store.pending_head;
     store.pending_head = id;
     store.live--;
@@ -265,12 +272,25 @@ void data_edited(void)
     store.edited_from = store.tape_len;
 }
 
-int32_t mg_set_data(int32_t id, double x)
+int32_t mg_ints(int32_t id)
+{
+    store_lock();
+    int32_t flags = MG_ENODE;
+    if (node_is_live(id))
+        /* (the pass adds ints without checking they stay exact: here they are) */
+        flags = ((store.nodes[id].ints & NODE_INT) ? MG_DATA_INT : 0)
+              | (store.gint[id] && fabs(store.grad[id]) <= EXACT_INTS ? MG_GRAD_INT : 0);
+    store_unlock();
+    return flags;
+}
+
+int32_t mg_set_data(int32_t id, double x, int32_t is_int)
 {
     store_lock();
     int32_t err = MG_ENODE;
     if (node_is_live(id)) {
         store.nodes[id].data = x;
+        store.nodes[id].ints = is_int ? NODE_INT : 0;
         data_edited();
         err = 0;
     }
@@ -278,12 +298,13 @@ int32_t mg_set_data(int32_t id, double x)
     return err;
 }
 
-int32_t mg_set_grad(int32_t id, double x)
+int32_t mg_set_grad(int32_t id, double x, int32_t is_int)
 {
     store_lock();
     int32_t err = MG_ENODE;
     if (node_is_live(id)) {
         store.grad[id] = x;
+        store.gint[id] = is_int != 0;
         err = 0;
     }
     store_unlock();
@@ -312,7 +333,8 @@ void mg_get_stats(mg_stats *out)
     out->live_nodes = store.live;
     out->capacity_nodes = store.capacity;
     out->node_limit = store.node_limit;
-    out->bytes = (int64_t)store.capacity * (int64_t)(sizeof(Node) + sizeof(double) + sizeof(uint16_t) + 4 * sizeof(int32_t))
+    out->bytes = (int64_t)store.capacity * (int64_t)(sizeof(Node) + sizeof(double) + sizeof(uint8_t) + sizeof(uint16_t)
+                                                          + 4 * sizeof(int32_t))
                + store.extra_bytes;
     out->made = store.made;
     store_unlock();

@@ -12,11 +12,11 @@
  * their own, and so is what only making and freeing nodes need (reference
  * counts, tape positions): the backward pass streams through every node of a
  * big graph and is mostly bound by memory traffic, and this way it only reads
- * the nodes, and writes (and so writes back to memory) 10 bytes a node. */
+ * the nodes, and writes (and so writes back to memory) 11 bytes a node. */
 typedef struct {
     double data;
     union {
-        double arg;      /* x + c, x * c: the number c (a leaf: its first data) */
+        double arg;      /* a leaf: its first data */
         int32_t second;  /* x + y, x * y: the second child */
         int32_t *list;   /* an op whose kids are in a list (a fused neuron): x[m] w[m] b */
         void *extra;     /* an op with extra storage (x ** k): see Op.extra in ops.h */
@@ -25,6 +25,7 @@ typedef struct {
                           * a free slot: the next free slot */
     uint8_t op;          /* the node's kind (its entry in ops.c's table), or FREE_SLOT */
     uint8_t nkids;       /* 0, 1, 2, or KIDS_IN_LIST */
+    uint8_t ints;        /* NODE_INT, NODE_ARG_INT: micrograd keeps ints as ints */
 } Node;
 
 enum {
@@ -32,9 +33,26 @@ enum {
     FREE_SLOT = 255      /* the kind of an unused slot */
 };
 
+/* Node.ints. Python's int arithmetic is exact, a double's only below 2**53:
+ * a result is an int while its operands are and it is exact. */
+enum {
+    NODE_INT = 1,        /* data is an int (a Python int for the facade) */
+    NODE_ARG_INT = 2     /* the constant (a leaf's data, a power's exponent) was an int */
+};
+
+#define EXACT_INTS 9007199254740992.0 /* 2**53: doubles hold every int up to it */
+
+/* Whether an op's result x, computed from exact ints, is still exact: below
+ * 2**53 the rounded result of + or * is the exact one. */
+static inline uint8_t exact_int(double x)
+{
+    return x < EXACT_INTS && x > -EXACT_INTS;
+}
+
 typedef struct {
     Node *nodes;
     double *grad;        /* per slot: the node's grad */
+    uint8_t *gint;       /* per slot: 1 while the grad is an int (every part added to it was) */
     uint16_t *mark;      /* per slot: == epoch once backward has found the node */
     int32_t *refs;       /* per slot: Python Values holding the node + parent nodes using it */
     int32_t *pos;        /* per slot: where the node is on the tape */

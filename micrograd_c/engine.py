@@ -16,6 +16,9 @@ from ._core import ffi as _ffi, lib
 from ._numbers import as_float
 
 _mg_op = lib.mg_op
+_mg_data, _mg_grad, _mg_ints = lib.mg_data, lib.mg_grad, lib.mg_ints
+_mg_set_data, _mg_set_grad = lib.mg_set_data, lib.mg_set_grad
+_DATA_INT, _GRAD_INT = lib.MG_DATA_INT, lib.MG_GRAD_INT
 
 
 def _op_table():
@@ -87,6 +90,16 @@ def _const(x):
     return None if isinstance(x, Value) else as_float(x)
 
 
+# micrograd keeps ints as ints; the C core does too, for those a double holds exactly
+_ARG_INT = lib.MG_ARG_INT
+_EXACT = 2**53
+
+
+def _int_flag(x):
+    """MG_ARG_INT if x is an int the C core can keep as one, else 0 (mg_op's flag)."""
+    return _ARG_INT if type(x) is int and -_EXACT <= x <= _EXACT else 0
+
+
 def _number(x, what):
     c = _const(x)
     if c is None:
@@ -121,13 +134,14 @@ class Value:
         if len(_referents(self)) > 1 and _has_node(self):
             # called again on a live Value: as in micrograd, it becomes a leaf holding x, in
             # place, so its parents and every cached id (a Layer's, an optimizer's) see it
-            err = lib.mg_set_leaf(self._i, x)
+            err = lib.mg_set_leaf(self._i, x, _int_flag(data))
             if err:
                 _raise(err)
             return
-        i = _mg_op(_LEAF, -1, -1, x)
+        kind = _LEAF if type(data) is float else _LEAF | _int_flag(data)
+        i = _mg_op(kind, -1, -1, x)
         if i < 0:
-            i = _retry(i, _mg_op, _LEAF, -1, -1, x)
+            i = _retry(i, _mg_op, kind, -1, -1, x)
         self._i = i
 
     def __del__(self):
@@ -155,20 +169,20 @@ class Value:
         if isinstance(other, Value):
             return _made(_mg_op(_ADD, self._i, other._i, 0.0))
         c = _const(other)
-        return NotImplemented if c is None else _made(_mg_op(_ADD, self._i, -1, c))
+        return NotImplemented if c is None else _made(_mg_op(_ADD | _int_flag(other), self._i, -1, c))
 
     def __mul__(self, other):
         if isinstance(other, Value):
             return _made(_mg_op(_MUL, self._i, other._i, 0.0))
         c = _const(other)
-        return NotImplemented if c is None else _made(_mg_op(_MUL, self._i, -1, c))
+        return NotImplemented if c is None else _made(_mg_op(_MUL | _int_flag(other), self._i, -1, c))
 
     def __pow__(self, other):
         c = _const(other)  # only int/float powers, as in micrograd; Value ** Value is a TypeError
-        return NotImplemented if c is None else _made(_mg_op(_POW, self._i, -1, c))
+        return NotImplemented if c is None else _made(_mg_op(_POW | _int_flag(other), self._i, -1, c))
 
     def __neg__(self):  # self * -1, as micrograd writes it
-        return _made(_mg_op(_MUL, self._i, -1, -1.0))
+        return _made(_mg_op(_MUL | _ARG_INT, self._i, -1, -1.0))
 
     def relu(self):
         return _made(_mg_op(_RELU, self._i, -1, 0.0))
@@ -194,11 +208,11 @@ class Value:
         if isinstance(other, Value):
             return _made(_mg_op(_SUB, self._i, other._i, 0.0))
         c = _const(other)
-        return NotImplemented if c is None else _made(_mg_op(_ADD, self._i, -1, -c))
+        return NotImplemented if c is None else _made(_mg_op(_ADD | _int_flag(other), self._i, -1, -c))
 
     def __rsub__(self, other):  # other + (-self)
         c = _const(other)
-        return NotImplemented if c is None else _made(_mg_op(_RSUB, self._i, -1, c))
+        return NotImplemented if c is None else _made(_mg_op(_RSUB | _int_flag(other), self._i, -1, c))
 
     def __truediv__(self, other):  # self * other**-1
         if isinstance(other, Value):
@@ -219,7 +233,7 @@ class Value:
             c = None
         if c is None:  # self**-1 comes first, as in micrograd: "a" / Value(0) is a ZeroDivisionError
             return self**-1 * other
-        return _made(_mg_op(_RDIV, self._i, -1, c))
+        return _made(_mg_op(_RDIV | _int_flag(other), self._i, -1, c))
 
     def backward(self):
         err = lib.mg_backward(self._i)
@@ -227,29 +241,40 @@ class Value:
             _raise(err)
 
     # ---- data and grad live in the C store ----
+    # Each is a double there, and an int here where micrograd's would be (mg_ints says which).
     @property
     def data(self):
-        x = lib.mg_data(self._i)
+        x = _mg_data(self._i)
+        if x.is_integer():
+            return int(x) if _mg_ints(self._i) & _DATA_INT else x
         if x != x and not _has_node(self):  # nan: the data, or no node to read it from
             _raise(lib.MG_ENODE)
         return x
 
     @data.setter
     def data(self, x):
-        err = lib.mg_set_data(self._i, _number(x, "data"))
+        if type(x) is float:
+            err = _mg_set_data(self._i, x, 0)
+        else:
+            err = _mg_set_data(self._i, _number(x, "data"), _int_flag(x))
         if err:
             _raise(err)
 
     @property
     def grad(self):
-        x = lib.mg_grad(self._i)
+        x = _mg_grad(self._i)
+        if x.is_integer():
+            return int(x) if _mg_ints(self._i) & _GRAD_INT else x
         if x != x and not _has_node(self):
             _raise(lib.MG_ENODE)
         return x
 
     @grad.setter
     def grad(self, x):
-        err = lib.mg_set_grad(self._i, _number(x, "grad"))
+        if type(x) is float:
+            err = _mg_set_grad(self._i, x, 0)
+        else:
+            err = _mg_set_grad(self._i, _number(x, "grad"), _int_flag(x))
         if err:
             _raise(err)
 
@@ -279,9 +304,9 @@ class Value:
     @property
     def _op(self):
         info = self._info()
-        if info.kind == _POW:
+        if info.kind == _POW:  # micrograd's f'**{other}': '**2' for 2, '**2.0' for 2.0
             k = info.arg
-            return f"{_LABELS[_POW]}{int(k) if k.is_integer() else k}"
+            return f"{_LABELS[_POW]}{int(k) if info.arg_int else k}"
         return _LABELS[info.kind]
 
     # A Value is its node: two Value objects for one node (say, the original

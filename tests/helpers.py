@@ -19,7 +19,10 @@ if "ASAN_OPTIONS" in SAME_PACKAGE:
 
 
 def bits(x):
-    """A float to the bit (so 0.0 and -0.0 differ), except that every nan is the same nan."""
+    """A number to the bit (so 0.0 and -0.0 differ, and the int 0 and 0.0 do: micrograd keeps
+    ints as ints), except that every nan is the same nan."""
+    if type(x) is int:
+        return x
     assert type(x) is float, type(x)
     return "nan" if math.isnan(x) else struct.pack("<d", x)
 

@@ -45,8 +45,8 @@ def test_every_call_that_takes_an_id_says_enode_for_a_dead_one():
     buf = ffi.new("double[]", 2)
     for i in dead_ids():
         assert math.isnan(lib.mg_data(i)) and math.isnan(lib.mg_grad(i))
-        for call in (lambda: lib.mg_set_data(i, 1.0), lambda: lib.mg_set_grad(i, 1.0),
-                     lambda: lib.mg_set_leaf(i, 1.0), lambda: lib.mg_backward(i),
+        for call in (lambda: lib.mg_set_data(i, 1.0, 0), lambda: lib.mg_set_grad(i, 1.0, 0),
+                     lambda: lib.mg_set_leaf(i, 1.0, 0), lambda: lib.mg_backward(i),
                      lambda: lib.mg_node_info(i, info), lambda: lib.mg_hold_kids(i, kids, 4),
                      lambda: lib.mg_sgd_step(sgd, 2, [live._i, i], buf),
                      lambda: lib.mg_adam_step(adam, 2, [live._i, i], buf, buf)):

@@ -96,18 +96,19 @@ def test_the_engine_works_again_after_dropping_references(node_limit):
     chain = [x]
     with pytest.raises(MemoryError):
         while True:
-            chain.append(chain[-1] + 1.0)
+            chain.append(chain[-1] + x)  # one node an op (a number would make a leaf too)
     assert live() == base + 1000
     assert chain[-1].data == len(chain)
     chain[-1].backward()
-    assert x.grad == 1.0
+    assert x.grad == len(chain)  # 1 as the chain's first node, and 1 from each add
     del chain
     assert live() == base + 1
     y = (x + 2.0) * x  # room again
     assert y.data == 3.0
     node_limit(0)
     many = [x * float(i) for i in range(3000)]  # past the old cap
-    assert live() == base + 3003 and many[-1].data == 2999.0  # x, y and its x + 2, 3000 more
+    # x; y, its x + 2 and the leaf 2; 3000 products and their leaves
+    assert live() == base + 6004 and many[-1].data == 2999.0
     del many, y
     assert live() == base + 1
 
@@ -137,25 +138,25 @@ MALLOC_FAILS = textwrap.dedent("""
         mapped = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     resource.setrlimit(resource.RLIMIT_AS, (mapped + (48 << 20), resource.RLIM_INFINITY))
 
-    first = Value(1.0)
+    first, one = Value(1.0), Value(1.0)
     x, n = first, 0
     try:
         while True:
-            x = x + 1.0  # a chain: each node holds the one before, Python holds two Values
+            x = x + one  # a chain: each node holds the one before, Python holds three Values
             n += 1
     except MemoryError as e:
         print("MemoryError:", e)
     stats = micrograd_c.memory_stats()
     print("nodes", n, stats)
-    assert stats["live_nodes"] == n + 1 and n > 100_000
+    assert stats["live_nodes"] == n + 2 and n > 100_000
     assert x.data == 1.0 + n and first.data == 1.0
     x.backward()  # needs no allocation: scratch space grows with the store
     assert first.grad == 1.0
     del x
-    assert micrograd_c.memory_stats()["live_nodes"] == 1
+    assert micrograd_c.memory_stats()["live_nodes"] == 2
     x = first
     for _ in range(n):  # as long a chain again, in the freed slots
-        x = x + 1.0
+        x = x + one
     assert x.data == 1.0 + n
     assert micrograd_c.memory_stats()["capacity_nodes"] == stats["capacity_nodes"]
     print("recovered")

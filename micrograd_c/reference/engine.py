@@ -1,9 +1,10 @@
 """The reference Value: micrograd's algorithm in plain Python, with micrograd_c's extra ops and rules.
 
 Same API and semantics as micrograd_c.Value, op for op, so both give the same
-bits: data is always a float, a constant operand is kept as a number (not
-wrapped in a Value), and backward visits Values newest first, as the C engine
-reads its tape backwards. Forward errors are those of Python's float arithmetic and `math`
+bits: a number operand becomes a leaf Value, as in micrograd; ints stay ints
+while a double holds them exactly (|x| <= 2**53 for what is given, below 2**53
+for what is computed), as in micrograd_c's C store; and backward visits Values
+newest first, as the C engine reads its tape backwards. Forward errors are those of Python's float arithmetic and `math`
 module; a negative base to a non-integer power is a ValueError (Python would
 give a complex number). Backward never raises: inf or nan, as in PyTorch.
 """
@@ -15,8 +16,15 @@ from .._numbers import as_float
 _next_seq = itertools.count()
 
 
+_EXACT = 2**53
+
+
 def _const(x):
+    """x as a number the C store keeps: an int it holds exactly stays an int; else a float, or
+    None for what is not a real number."""
     if type(x) is float:  # the common case, first: this runs on every data and grad write
+        return x
+    if type(x) is int and -_EXACT <= x <= _EXACT:
         return x
     return None if isinstance(x, Value) else as_float(x)
 
@@ -28,11 +36,27 @@ def _number(x, what):
     return c
 
 
+def _exact(r):
+    """A computed result as the C store keeps it: an int only below 2**53."""
+    return r if type(r) is not int or -_EXACT < r < _EXACT else float(r)
+
+
+def _operand(other):
+    """other as a Value (a number becomes a leaf, as in micrograd), or None."""
+    if isinstance(other, Value):
+        return other
+    return None if _const(other) is None else Value(other)
+
+
 def _pow(x, k):
-    """x ** k as in Python, but a ValueError instead of a complex result."""
-    if x < 0 and math.isfinite(x) and math.isfinite(k) and not k.is_integer():
+    """x ** k as in Python, but a ValueError instead of a complex result, and computed as a
+    float's power (as the C store does): an int to an int power >= 0 is then an int again."""
+    if x < 0 and math.isfinite(x) and math.isfinite(k) and not float(k).is_integer():
         raise ValueError("math domain error")  # before Python's complex power, which may overflow
-    return x ** k
+    r = float(x) ** k
+    if type(x) is int and type(k) is int and k >= 0 and -_EXACT < r < _EXACT:
+        return int(r)
+    return r
 
 
 def _pow_ieee(x, k):
@@ -65,13 +89,13 @@ class Value:
         if label != '':
             self.label = label
         self.data = data
-        self.grad = 0.0
+        self.grad = 0
         self._backward = lambda: None
         self._children = tuple(_children)
         self._seq = next(_next_seq)  # creation order, which backward follows
         self._op = _op
 
-    # data and grad are always floats, as in the C store
+    # data and grad: ints while micrograd's would be (and a double holds them), else floats
     @property
     def data(self):
         return self._data
@@ -93,38 +117,26 @@ class Value:
         return set(self._children)
 
     def __add__(self, other):
-        if isinstance(other, Value):
-            out = Value(self.data + other.data, (self, other), '+')
+        other = _operand(other)
+        if other is None:
+            return NotImplemented
+        out = Value(_exact(self.data + other.data), (self, other), '+')
 
-            def _backward():
-                self.grad += out.grad
-                other.grad += out.grad
-        else:
-            c = _const(other)
-            if c is None:
-                return NotImplemented
-            out = Value(self.data + c, (self,), '+')
-
-            def _backward():
-                self.grad += out.grad
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
         out._backward = _backward
         return out
 
     def __mul__(self, other):
-        if isinstance(other, Value):
-            out = Value(self.data * other.data, (self, other), '*')
+        other = _operand(other)
+        if other is None:
+            return NotImplemented
+        out = Value(_exact(self.data * other.data), (self, other), '*')
 
-            def _backward():
-                self.grad += other.data * out.grad
-                other.grad += self.data * out.grad
-        else:
-            c = _const(other)
-            if c is None:
-                return NotImplemented
-            out = Value(self.data * c, (self,), '*')
-
-            def _backward():
-                self.grad += c * out.grad
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
         out._backward = _backward
         return out
 
@@ -132,7 +144,7 @@ class Value:
         k = _const(other)
         if k is None:
             return NotImplemented
-        out = Value(_pow(self.data, k), (self,), f'**{int(k) if k.is_integer() else k}')
+        out = Value(_pow(self.data, k), (self,), f'**{k}')
 
         def _backward():
             if k != 0:  # x ** 0 is constant: no gradient (not 0 * x ** -1, nan at 0)
@@ -144,7 +156,7 @@ class Value:
         return self * -1
 
     def relu(self):
-        out = Value(0.0 if self.data < 0 else self.data, (self,), 'ReLU')
+        out = Value(0 if self.data < 0 else self.data, (self,), 'ReLU')
 
         def _backward():
             self.grad += (out.data > 0) * out.grad
@@ -195,7 +207,7 @@ class Value:
 
         # newest first: a Value is made after its children, so each one is visited
         # after all of its parents (the order of the C engine's tape)
-        self.grad = 1.0
+        self.grad = 1
         for v in sorted(reached.values(), key=lambda v: v._seq, reverse=True):
             v._backward()
 
@@ -209,7 +221,7 @@ class Value:
         if isinstance(other, Value):
             return self + (-other)
         c = _const(other)
-        return NotImplemented if c is None else self + (-c)
+        return NotImplemented if c is None else self + (-c)  # -c: a number, as micrograd negates it
 
     def __rsub__(self, other):  # other + (-self)
         return -self + other

@@ -10,7 +10,7 @@ the reference Value they are the reference (PyTorch is their independent check).
 """
 import random
 
-from .engine import Value
+from .engine import Value, _exact
 from ..losses import binary_cross_entropy, cross_entropy, hinge_loss, mse_loss  # noqa: F401
 
 
@@ -20,7 +20,7 @@ def fused_neuron(x, w, b, relu):
     act = b.data
     for wi, xi in zip(w, x):
         act = act + wi.data * xi.data
-    out = Value(0.0 if relu and act < 0 else act, tuple(x) + tuple(w) + (b,),
+    out = Value(0 if relu and act < 0 else _exact(act), tuple(x) + tuple(w) + (b,),
                 "neuron-ReLU" if relu else "neuron")
 
     def _backward():
