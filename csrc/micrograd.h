@@ -58,6 +58,13 @@ int32_t mg_op(int32_t kind, int32_t a, int32_t b, double arg);
 int32_t mg_layer(int32_t nin, const int32_t *x, int32_t nout, const int32_t *w,
                  const int32_t *b, int32_t relu, int32_t *out);
 
+/* Show a fused neuron as the nodes micrograd makes for it, in place: its id
+ * becomes the ReLU (or, without one, the last +) of the chain b + w0*x0 +
+ * w1*x1 + ..., whose new nodes get the data micrograd computes from the
+ * children's data as it is now, and the grads micrograd's backward gives
+ * them from the neuron's grad. Any other node is left as it is. */
+int32_t mg_expand(int32_t id);
+
 /* Reverse-mode pass from root, as micrograd does it: root.grad = 1, then each
  * node's grad is *added* into its children, newest node first (the tape read
  * backwards, a topological order). */

@@ -12,6 +12,7 @@
  * the table's is called.) */
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include "ops.h"
 
 /* The kinds, in the order of the table (and mg_describe_op's numbers). */
@@ -333,6 +334,86 @@ static inline void neuron_backward(const Pass *p, const Node *n, double g, uint8
         pass_on(p, k[i], w->data * g, gi & is_int(w));
     }
     pass_on(p, k[2 * m], g, gi);
+}
+
+/* The chain mg_expand makes of a neuron with m inputs, in micrograd's order:
+ * w0*x0, b + that, w1*x1, the sum + that, ...; with a ReLU, all 2m nodes are
+ * new and the neuron's node becomes ReLU(the last sum); without, the last sum
+ * is the neuron's node itself. */
+static int32_t expand_neuron(int32_t id)
+{
+    Node *n = &store.nodes[id];
+    int32_t m = (n->first - 1) / 2, relu = n->op == OP_NEURON_RELU;
+    int32_t count = relu ? 2 * m : 2 * m - 1;
+    if (m == 0) /* a neuron of no inputs is its bias: nothing to show */
+        return 0;
+    if (store.node_limit && store.live + count > store.node_limit)
+        return MG_ENOMEM;
+    int32_t *made = malloc((size_t)count * sizeof(int32_t));
+    if (!made)
+        return MG_ENOMEM;
+    for (int32_t j = 0; j < count; j++) {
+        made[j] = node_new(j % 2 ? OP_ADD : OP_MUL, 2);
+        if (made[j] < 0) {
+            while (j-- > 0)
+                put_back(made[j]);
+            free(made);
+            return MG_ENOMEM;
+        }
+        store.refs[made[j]] = 0; /* held by its parent only, below */
+    }
+    n = &store.nodes[id]; /* (the store may have moved) */
+    const int32_t *k = n->u.list;
+    double g = relu ? (double)(n->data > 0.0) * store.grad[id] : store.grad[id];
+    int32_t sum = k[2 * m];
+    for (int32_t j = 0; j < count; j++) {
+        Node *c = &store.nodes[made[j]];
+        if (j % 2 == 0) { /* w_i * x_i */
+            c->first = k[m + j / 2];
+            c->u.second = k[j / 2];
+            mul_forward(store.nodes, c);
+        } else {
+            c->first = sum;
+            c->u.second = made[j - 1];
+            add_forward(store.nodes, c);
+            sum = made[j];
+        }
+        node_hold_kids(c);
+        store.grad[made[j]] = g; /* what micrograd's backward passed down the chain */
+        store.gint[made[j]] = store.gint[id];
+    }
+    /* The neuron's new children are held before it lets go of the old ones
+     * (its bias may be held by nothing else); the others are held by the chain. */
+    int32_t last = made[count - 1];
+    store.refs[sum]++;
+    if (!relu)
+        store.refs[last]++;
+    node_unlink(id);
+    n = &store.nodes[id];
+    n->first = sum;
+    if (relu) {
+        n->op = OP_RELU;
+        n->nkids = 1;
+    } else { /* the last +: the sum so far + the last product */
+        n->op = OP_ADD;
+        n->nkids = 2;
+        n->u.second = last;
+    }
+    tape_move_before(id, count);
+    free(made);
+    return 0;
+}
+
+int32_t mg_expand(int32_t id)
+{
+    store_lock();
+    int32_t err = MG_ENODE;
+    if (node_is_live(id)) {
+        uint8_t op = store.nodes[id].op;
+        err = op == OP_NEURON || op == OP_NEURON_RELU ? expand_neuron(id) : 0;
+    }
+    store_unlock();
+    return err;
 }
 
 /* ---- the table ---- */

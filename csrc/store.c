@@ -111,6 +111,24 @@ void tape_compact(void)
     }
 }
 
+void tape_move_before(int32_t id, int32_t count)
+{
+    int32_t at = store.pos[id], end = store.tape_len - count;
+    int32_t *moved = store.todo; /* scratch: nothing else uses it between calls */
+    for (int32_t i = 0; i < count; i++)
+        moved[i] = store.tape[end + i];
+    for (int32_t i = end - 1; i >= at; i--) {
+        store.tape[i + count] = store.tape[i];
+        store.pos[store.tape[i + count]] = i + count;
+    }
+    for (int32_t i = 0; i < count; i++) {
+        store.tape[at + i] = moved[i];
+        store.pos[moved[i]] = at + i;
+    }
+    if (store.edited_from > at) /* the same nodes stay on each side of the last edit */
+        store.edited_from += count;
+}
+
 /* A slot for a new node: a reusable one, else an untouched one, else make
  * room. Every slot is in use or on a list exactly when the tape is full. */
 static int32_t take_slot(void)

@@ -101,6 +101,9 @@ void node_unlink(int32_t id);
 /* Drop the tape entries of freed nodes, keeping the order of the rest, and
  * make their slots reusable. */
 void tape_compact(void);
+/* Move the newest `count` nodes on the tape to just before node id (nodes
+ * made for id's children after it, which backward must visit after it). */
+void tape_move_before(int32_t id, int32_t count);
 /* Someone is changing nodes' data. */
 void data_edited(void);
 

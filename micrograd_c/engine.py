@@ -35,6 +35,7 @@ _KINDS, _LABELS = _op_table()
 _LEAF, _ADD, _MUL, _POW = (_KINDS[n] for n in ("leaf", "add", "mul", "pow"))
 _RELU, _TANH, _EXP, _LOG, _SIGMOID = (_KINDS[n] for n in ("relu", "tanh", "exp", "log", "sigmoid"))
 _SUB, _RSUB, _DIV, _RDIV = (_KINDS[n] for n in ("sub", "rsub", "div", "rdiv"))
+_FUSED = (_KINDS["neuron"], _KINDS["neuron_relu"])
 _ERRORS = {
     lib.MG_ENOMEM: (MemoryError, "out of memory for autograd nodes (see memory_stats())"),
     lib.MG_EDOMAIN: (ValueError, "math domain error"),
@@ -96,7 +97,8 @@ _EXACT = 2**53
 
 
 def _int_flag(x):
-    """MG_ARG_INT if x is an int the C core can keep as one, else 0 (mg_op's flag)."""
+    """MG_ARG_INT if x is an int the C core can keep as one, else 0 (mg_op's flag; the ops
+    skip this call for a float, the common case)."""
     return _ARG_INT if type(x) is int and -_EXACT <= x <= _EXACT else 0
 
 
@@ -164,22 +166,32 @@ class Value:
         except Exception:  # __init__ failed before a node was made, or Python is shutting down
             pass
 
-    # ---- ops: each is one C call that makes the node and computes its data ----
+    # ---- ops: each is one C call that makes the node (and a leaf for a number operand, as
+    # micrograd does) and computes its data ----
     def __add__(self, other):
         if isinstance(other, Value):
             return _made(_mg_op(_ADD, self._i, other._i, 0.0))
         c = _const(other)
-        return NotImplemented if c is None else _made(_mg_op(_ADD | _int_flag(other), self._i, -1, c))
+        if c is None:
+            return NotImplemented
+        kind = _ADD if type(other) is float else _ADD | _int_flag(other)
+        return _made(_mg_op(kind, self._i, -1, c))
 
     def __mul__(self, other):
         if isinstance(other, Value):
             return _made(_mg_op(_MUL, self._i, other._i, 0.0))
         c = _const(other)
-        return NotImplemented if c is None else _made(_mg_op(_MUL | _int_flag(other), self._i, -1, c))
+        if c is None:
+            return NotImplemented
+        kind = _MUL if type(other) is float else _MUL | _int_flag(other)
+        return _made(_mg_op(kind, self._i, -1, c))
 
     def __pow__(self, other):
         c = _const(other)  # only int/float powers, as in micrograd; Value ** Value is a TypeError
-        return NotImplemented if c is None else _made(_mg_op(_POW | _int_flag(other), self._i, -1, c))
+        if c is None:
+            return NotImplemented
+        kind = _POW if type(other) is float else _POW | _int_flag(other)
+        return _made(_mg_op(kind, self._i, -1, c))
 
     def __neg__(self):  # self * -1, as micrograd writes it
         return _made(_mg_op(_MUL | _ARG_INT, self._i, -1, -1.0))
@@ -200,7 +212,7 @@ class Value:
         return _made(_mg_op(_SIGMOID, self._i, -1, 0.0))
 
     # the rest are micrograd's own compositions, with the same nodes, so results
-    # match it to the bit; with two nodes, one C call makes both
+    # match it to the bit; one C call makes all of their nodes
     __radd__ = __add__
     __rmul__ = __mul__
 
@@ -208,11 +220,17 @@ class Value:
         if isinstance(other, Value):
             return _made(_mg_op(_SUB, self._i, other._i, 0.0))
         c = _const(other)
-        return NotImplemented if c is None else _made(_mg_op(_ADD | _int_flag(other), self._i, -1, -c))
+        if c is None:
+            return NotImplemented
+        kind = _ADD if type(other) is float else _ADD | _int_flag(other)
+        return _made(_mg_op(kind, self._i, -1, -c))
 
     def __rsub__(self, other):  # other + (-self)
         c = _const(other)
-        return NotImplemented if c is None else _made(_mg_op(_RSUB | _int_flag(other), self._i, -1, c))
+        if c is None:
+            return NotImplemented
+        kind = _RSUB if type(other) is float else _RSUB | _int_flag(other)
+        return _made(_mg_op(kind, self._i, -1, c))
 
     def __truediv__(self, other):  # self * other**-1
         if isinstance(other, Value):
@@ -233,7 +251,8 @@ class Value:
             c = None
         if c is None:  # self**-1 comes first, as in micrograd: "a" / Value(0) is a ZeroDivisionError
             return self**-1 * other
-        return _made(_mg_op(_RDIV | _int_flag(other), self._i, -1, c))
+        kind = _RDIV if type(other) is float else _RDIV | _int_flag(other)
+        return _made(_mg_op(kind, self._i, -1, c))
 
     def backward(self):
         err = lib.mg_backward(self._i)
@@ -295,8 +314,15 @@ class Value:
         return _values_of(list(kids))
 
     def _info(self):
+        """What the node is, as micrograd would have made it: a fused neuron (one C node for
+        a whole neuron of a Layer) is turned into micrograd's chain of nodes when first asked."""
         info = _ffi.new("mg_info *")
         err = lib.mg_node_info(self._i, info)
+        if not err and info.kind in _FUSED:
+            err = lib.mg_expand(self._i)
+            if err:
+                err = _retry(err, lib.mg_expand, self._i)
+            err = lib.mg_node_info(self._i, info)
         if err:
             _raise(err)
         return info

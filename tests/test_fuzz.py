@@ -231,12 +231,13 @@ class EngineMachine(RuleBasedStateMachine):
 
     @invariant()
     def exactly_the_reachable_nodes_are_live(self):
-        roots = [r for _, r in self.pairs] + [r for *_, params in self.optimizers for r in params]
-        seen, todo = set(), roots
+        # (walking the C graph turns its fused neurons into micrograd's chains, as drawing does)
+        roots = [c for c, _ in self.pairs] + [p for c_opt, *_ in self.optimizers for p in c_opt._params]
+        seen, todo = {}, roots  # id -> the Value, kept: a freed one's id() could be reused
         while todo:
             v = todo.pop()
             if id(v) not in seen:
-                seen.add(id(v))
+                seen[id(v)] = v
                 todo.extend(v._children)
         if live() - self.base != len(seen):
             gc.collect()  # Values kept only by a reference cycle (a traceback, say) die here

@@ -336,3 +336,30 @@ def test_the_wrong_number_of_inputs_is_a_value_error_in_both_engines(module, n):
     for model in (module.Neuron(2), module.Layer(2, 3), module.MLP(2, [3, 1]), module.Linear(2, 4)):
         with pytest.raises(ValueError, match=f"expected 2 inputs, got {n}"):
             model([1.0] * n)
+
+
+def test_a_fused_neurons_second_backward_adds_each_pass_alone_until_it_is_looked_at():
+    """README: micrograd's second backward() adds its inner nodes' first-pass grads again; a fused
+    neuron (no inner nodes) adds each pass's alone, as PyTorch does, until its chain is made."""
+    mg = pytest.importorskip("micrograd.nn")
+    grads = {}
+    for name, module in (("ours", nn), ("micrograd", mg)):
+        random.seed(0)
+        neuron = module.Neuron(3, nonlin=False)
+        x = [1.5, -2.0, 0.5]
+        out = neuron([module.Value(v) if name == "micrograd" else Value(v) for v in x])
+        out.backward()
+        first = [p.grad for p in neuron.parameters()]
+        out.backward()
+        grads[name] = (first, [p.grad for p in neuron.parameters()])
+    ours, theirs = grads["ours"], grads["micrograd"]
+    assert ours[0] == pytest.approx(theirs[0], rel=1e-12)  # one pass: the same grads
+    assert ours[1] == [2 * g for g in ours[0]]  # two: each pass's alone, twice over
+    assert theirs[1] != pytest.approx([2 * g for g in theirs[0]])  # micrograd's: more
+    random.seed(0)
+    neuron = nn.Neuron(3, nonlin=False)
+    out = neuron([Value(v) for v in x])
+    out.backward()
+    out._prev  # looked at: micrograd's chain from now on
+    out.backward()
+    assert [p.grad for p in neuron.parameters()] == pytest.approx(theirs[1], rel=1e-12)

@@ -93,18 +93,26 @@ def test_c_and_reference_draw_the_same_source():
     assert c == ref
 
 
-def test_fused_neuron_is_one_op_node_with_its_inputs_in_order():
+@pytest.mark.parametrize("backward_first", [True, False])
+def test_a_fused_neuron_is_drawn_as_micrograds_chain(backward_first):
     viz = viz_with("graphviz")
     random.seed(0)
     n = Neuron(2)
     x = [Value(1.5), Value(-2.0)]
     out = n(x)
-    out.backward()
-    inputs = x + n.w + [n.b]
+    if backward_first:
+        out.backward()  # the chain's grads come from the fused node's
+    (s1,) = out._prev
+    p1, s0 = (next(k for k in s1._prev if k._op == op) for op in "*+")
+    p0 = next(k for k in s0._prev if k._op == "*")
+    if not backward_first:
+        out.backward()  # through the chain itself
     dot = viz.draw_dot(out)
-    assert drawn(dot) == expected([(out, "neuron-ReLU", inputs)])
-    label, _, edges = parse(dot)
-    assert [label[a] for a, b in edges if label[b] == "neuron-ReLU"] == [box(v) for v in inputs]
+    assert drawn(dot) == expected([(p0, "*", [n.w[0], x[0]]), (p1, "*", [n.w[1], x[1]]),
+                                   (s0, "+", [n.b, p0]), (s1, "+", [s0, p1]),
+                                   (out, "ReLU", [s1])])
+    ref, _ = reference_neuron()  # micrograd's neuron in reference Values: the same picture
+    assert len(parse(dot)[0]) == len(parse(viz.draw_dot(ref))[0])
 
 
 def test_reference_neuron_graph():
@@ -192,9 +200,11 @@ def test_render_writes_a_real_svg_and_png(tmp_path):
     svg = ET.parse(viz.render(dot, str(tmp_path / "g.svg"))).getroot()
     assert svg.tag == "{http://www.w3.org/2000/svg}svg"
     classes = [g.get("class") for g in svg.iter("{http://www.w3.org/2000/svg}g")]
-    assert (classes.count("node"), classes.count("edge")) == (7, 6)  # 6 Values + 1 op; 5 in, 1 out
+    # micrograd's chain: 10 Values (5 leaves, 2 products, 2 sums, the ReLU) and 5 ops; an edge
+    # into each op from each of its children (9) and one out of each op (5)
+    assert (classes.count("node"), classes.count("edge")) == (15, 14)
     texts = " ".join(t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text"))
-    assert "neuron-ReLU" in texts and f"data {out.data:.4f}" in texts
+    assert "ReLU" in texts and f"data {out.data:.4f}" in texts
 
     png = (tmp_path / "g.png")
     viz.render(dot, str(png))

@@ -15,22 +15,12 @@ from ..losses import binary_cross_entropy, cross_entropy, hinge_loss, mse_loss  
 
 
 def fused_neuron(x, w, b, relu):
-    """micrograd_c's fused neuron as one reference node: children x, w, b; data micrograd's
-    b + w0*x0 + w1*x1 + ... (then ReLU); backward as csrc/ops.c's neuron_backward."""
-    act = b.data
+    """micrograd_c's fused neuron, as the graph it shows (and computes, to the bit): micrograd's
+    chain b + w0*x0 + w1*x1 + ..., then ReLU."""
+    act = b
     for wi, xi in zip(w, x):
-        act = act + wi.data * xi.data
-    out = Value(0 if relu and act < 0 else _exact(act), tuple(x) + tuple(w) + (b,),
-                "neuron-ReLU" if relu else "neuron")
-
-    def _backward():
-        g = (out.data > 0) * out.grad if relu else out.grad
-        for wi, xi in zip(w, x):
-            wi.grad += xi.data * g
-            xi.grad += wi.data * g
-        b.grad += g
-    out._backward = _backward
-    return out
+        act = act + wi * xi
+    return act.relu() if relu else act
 
 
 class Module:
