@@ -106,7 +106,7 @@ def op_breakdown(args):
     rows = [("x * y, end to end: made, then dropped (Value * Value)", whole)]
     rows += [("  " + what, t) for what, t in parts]
     rows += [("  sum of the parts", sum(t for _, t in parts)),
-             ("x * 2.0, end to end (a constant: no node for it)", ns("x * 2.0", N, args, **env)),
+             ("x * 2.0, end to end (and a leaf node for the 2.0)", ns("x * 2.0", N, args, **env)),
              ("  of which _const(2.0)", ns("const(2.0)", N, args, **env)),
              ("  of which isinstance(2.0, Value)", ns("isinstance(2.0, Value)", N, args, **env)),
              ("for scale: a trivial C call, lib.mg_data(i)", ns("lib.mg_data(xi)", N, args, **env)),

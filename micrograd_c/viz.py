@@ -60,10 +60,9 @@ def draw_dot(root, format="svg", rankdir="LR", max_nodes=500):
     """The graph that computed root, as a graphviz.Digraph (karpathy's trace_graph drawing).
 
     One record box per Value, "{ data | grad }", and one node per operation,
-    labelled by the Value's _op, with edges child -> op -> result. A fused
-    micrograd_c neuron is one op node with all its inputs (x..., w..., b). A
-    constant operand (the 2 in x * 2) is folded into its op, so that op has one
-    input. format and rankdir ('LR' or 'TB') are Graphviz's. Graphs of more than
+    labelled by the Value's _op, with edges child -> op -> result: micrograd's
+    graph (a number operand, the 2 in x * 2, is a leaf; an nn neuron is its chain
+    of * and + nodes). format and rankdir ('LR' or 'TB') are Graphviz's. Graphs of more than
     max_nodes Values (None: no limit) raise ValueError, found without walking
     the rest of the graph. Draw with render(dot, path).
     """
