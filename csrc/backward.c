@@ -13,7 +13,12 @@
  * The search runs first and gives up after a sixteenth of the tape, so a big
  * graph pays little for it; the pass then takes over, keeping its marks.
  * Neither recurses: a chain of millions of nodes is no harder than a wide graph.
+ *
+ * A custom node's backward is Python's, and the C core never calls Python: the
+ * pass stops there and hands the node back (mg_pass). It keeps the nodes it
+ * has left, in order, in a list of its own, and visits them when resumed.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include "ops.h"
 
@@ -56,22 +61,55 @@ static int earlier_first(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int32_t mg_backward(int32_t root)
+/* A fresh epoch for the marks: every node's mark is then out of date. */
+static uint16_t new_epoch(void)
+{
+    store.epochs++;
+    if (++store.epoch == 0) { /* wrapped: old marks could look current */
+        for (int32_t i = 0; i < store.top; i++)
+            store.mark[i] = 0;
+        store.epoch = 1;
+    }
+    return store.epoch;
+}
+
+/* The pass from root reached a custom node: keep, in pass, the nodes it has
+ * left to visit, for mg_backward_resume. They are the nodes the root reaches
+ * that come before the custom node on the tape, found anew and marked with an
+ * epoch of their own: the caller's code may run other passes, or make or free
+ * nodes, before it resumes. Returns 1, or MG_ENOMEM. */
+static int32_t stop(mg_pass *pass, int32_t root, int32_t custom)
+{
+    uint16_t epoch = new_epoch();
+    int32_t count = find_graph(root, INT32_MAX, epoch), at = store.pos[custom], left = 0;
+    int32_t *found = store.todo;
+    for (int32_t i = 0; i < count; i++)
+        if (store.pos[found[i]] < at)
+            found[left++] = store.pos[found[i]];
+    qsort(found, (size_t)left, sizeof(int32_t), earlier_first);
+    int32_t *order = malloc(((size_t)left + 1) * sizeof(int32_t));
+    if (!order)
+        return MG_ENOMEM;
+    for (int32_t i = 0; i < left; i++)
+        order[i] = store.tape[found[i]];
+    pass->node = custom;
+    pass->left = left;
+    pass->order = order;
+    pass->epochs = store.epochs;
+    store.passes_open++;
+    return 1;
+}
+
+int32_t mg_backward(int32_t root, mg_pass *pass)
 {
     store_lock();
     if (!node_is_live(root)) {
         store_unlock();
         return MG_ENODE;
     }
-    if (store.tape_len > TAPE_ENTRIES_PER_LIVE_NODE * (int64_t)store.live)
+    if (store.tape_len > TAPE_ENTRIES_PER_LIVE_NODE * (int64_t)store.live && !store.passes_open)
         tape_compact();
-    if (++store.epoch == 0) { /* wrapped: old marks could look current */
-        for (int32_t i = 0; i < store.top; i++)
-            store.mark[i] = 0;
-        store.epoch = 1;
-    }
-    const Pass p = { store.nodes, store.grad, store.gint, store.mark, store.epoch,
-                     store.pos, store.edited_from };
+    const Pass p = store_pass(new_epoch());
     p.grad[root] = 1.0;
     p.gint[root] = 1; /* micrograd's `self.grad = 1` */
 
@@ -91,7 +129,47 @@ int32_t mg_backward(int32_t root)
         order = found;
         last = count - 1;
     }
-    backward_visit(&p, order, last);
+    int32_t at = backward_visit(&p, order, last);
+    int32_t done = at < 0 ? 0 : stop(pass, root, order[at]);
     store_unlock();
-    return 0;
+    return done;
+}
+
+int32_t mg_backward_resume(mg_pass *pass)
+{
+    store_lock();
+    int32_t done = 0;
+    if (pass->order) {
+        int32_t *order = pass->order;
+        if (pass->epochs != store.epochs) { /* other passes ran since: mark the rest again */
+            uint16_t epoch = new_epoch();
+            for (int32_t i = 0; i < pass->left; i++)
+                if (store.nodes[order[i]].op != FREE_SLOT) /* (freed since: skipped) */
+                    store.mark[order[i]] = epoch;
+            pass->epochs = store.epochs;
+        }
+        const Pass p = store_pass(store.epoch);
+        int32_t at = backward_visit(&p, order, pass->left - 1);
+        if (at >= 0) {
+            pass->node = order[at];
+            pass->left = at;
+            done = 1;
+        }
+    }
+    store_unlock();
+    if (!done)
+        mg_backward_end(pass);
+    return done;
+}
+
+void mg_backward_end(mg_pass *pass)
+{
+    store_lock();
+    if (pass->order) {
+        free(pass->order);
+        pass->order = NULL;
+        pass->left = 0;
+        store.passes_open--;
+    }
+    store_unlock();
 }

@@ -34,7 +34,8 @@ typedef struct {
     const char *label; /* what micrograd's `_op` shows for its nodes ("+", "ReLU"; for a
                         * power "**", then the exponent); NULL for a composition */
     int32_t arity;     /* operands mg_op takes: 0 (a leaf: arg is its data), 1 (and arg),
-                        * 2 (the second may be absent: then arg is it); -1: made by mg_layer */
+                        * 2 (the second may be absent: then arg is it); -1: made by a call
+                        * of its own (mg_layer, mg_custom) */
 } mg_op_desc;
 int32_t mg_describe_op(int32_t kind, mg_op_desc *out);
 
@@ -62,18 +63,52 @@ int32_t mg_layer(int32_t nin, const int32_t *x, int32_t nout, const int32_t *w,
  * becomes the ReLU (or, without one, the last +) of the chain b + w0*x0 +
  * w1*x1 + ..., whose new nodes get the data micrograd computes from the
  * children's data as it is now, and the grads micrograd's backward gives
- * them from the neuron's grad. Any other node is left as it is. */
+ * them from the neuron's grad. Any other node is left as it is, and so is every
+ * node while a backward pass is stopped at a custom node (it lists the nodes it
+ * has left to visit: the chain's would not be among them). */
 int32_t mg_expand(int32_t id);
+
+/* Custom nodes: micrograd's `Value(data, _children, _op)`, whose backward is
+ * the caller's (a Python closure). mg_custom makes one (id < 0) holding data x
+ * and the children kids[0..nkids), or makes node id one in place (what
+ * micrograd's __init__ does when called again on a Value; its grad is then the
+ * int 0); each child must be older than node id (made before it: so the
+ * graph stays acyclic and the tape topological), else MG_EINVAL. Returns the
+ * node's id. mg_set_custom hands a node's backward to the caller (code set its
+ * `_backward`): it keeps its children and data. */
+int32_t mg_custom(int32_t id, const int32_t *kids, int32_t nkids, double x, int32_t is_int);
+int32_t mg_set_custom(int32_t id);
 
 /* Reverse-mode pass from root, as micrograd does it: root.grad = 1, then each
  * node's grad is *added* into its children, newest node first (the tape read
- * backwards, a topological order). */
-int32_t mg_backward(int32_t root);
+ * backwards, a topological order). Returns 0 once done. The C core never
+ * calls Python, so at a custom node the pass stops and returns 1, with the
+ * node in pass->node: the caller runs its backward, then mg_backward_resume
+ * (0 or 1 again), until 0, or gives up with mg_backward_end. */
+typedef struct {
+    int32_t node;    /* the custom node the pass stopped at */
+    int32_t left;    /* the rest is the pass's own: how many nodes are left to visit, */
+    int32_t *order;  /* which ones (NULL once the pass is over), */
+    int64_t epochs;  /* and when their marks were set */
+} mg_pass;
+int32_t mg_backward(int32_t root, mg_pass *pass);
+int32_t mg_backward_resume(mg_pass *pass);
+/* Let go of a pass (any pass: one that is over is left as it is). */
+void mg_backward_end(mg_pass *pass);
+
+/* One node's own step of the pass, alone: its grad added into its children
+ * (micrograd's `v._backward()`); a fused neuron is first shown as its chain
+ * (mg_expand), and the step is its last node's. A node mg_set_custom gave to
+ * the caller takes the step of the op that made it; one mg_custom made, none. */
+int32_t mg_node_backward(int32_t id);
 
 /* Each id: one Value holding it is gone. A node no Value and no parent node
  * holds is freed; ids that are not live nodes (negative ones included) are
  * skipped, so a released id can be released again safely. */
 void mg_release(const int32_t *ids, int32_t n);
+
+/* How many hold the node: the Value made for it (if any) and each parent. */
+int32_t mg_holders(int32_t id);
 
 double mg_data(int32_t id);
 double mg_grad(int32_t id);

@@ -28,6 +28,7 @@ enum {
     OP_SIGMOID,
     OP_NEURON,
     OP_NEURON_RELU,
+    OP_CUSTOM,
     /* compositions: micrograd makes two nodes for each */
     OP_SUB,
     OP_RSUB,
@@ -258,8 +259,8 @@ static int exp_forward(const Node *nodes, Node *n)
 
 static inline void exp_backward(const Pass *p, const Node *n, double g, uint8_t gi)
 {
-    (void)gi;
-    pass_on(p, n->first, n->data * g, 0);
+    /* out.data * out.grad: an int only if code set data to one */
+    pass_on(p, n->first, n->data * g, gi & is_int(n));
 }
 
 /* ---- log ---- */
@@ -336,6 +337,16 @@ static inline void neuron_backward(const Pass *p, const Node *n, double g, uint8
     pass_on(p, k[2 * m], g, gi);
 }
 
+/* ---- a custom node: micrograd's Value(data, _children, _op) ----
+ * Its data is given and its backward is the caller's, in Python: the pass
+ * stops at it and hands it back (see mg_backward). Its own backward does
+ * nothing, as micrograd's `_backward` does until code assigns one. */
+
+static inline void custom_backward(const Pass *p, const Node *n, double g, uint8_t gi)
+{
+    (void)p, (void)n, (void)g, (void)gi;
+}
+
 /* The chain mg_expand makes of a neuron with m inputs, in micrograd's order:
  * w0*x0, b + that, w1*x1, the sum + that, ...; with a ReLU, all 2m nodes are
  * new and the neuron's node becomes ReLU(the last sum); without, the last sum
@@ -392,10 +403,10 @@ static int32_t expand_neuron(int32_t id)
     n = &store.nodes[id];
     n->first = sum;
     if (relu) {
-        n->op = OP_RELU;
+        n->op = n->layout = OP_RELU;
         n->nkids = 1;
     } else { /* the last +: the sum so far + the last product */
-        n->op = OP_ADD;
+        n->op = n->layout = OP_ADD;
         n->nkids = 2;
         n->u.second = last;
     }
@@ -404,14 +415,21 @@ static int32_t expand_neuron(int32_t id)
     return 0;
 }
 
+/* mg_expand with the lock held. Not while a pass is stopped at a custom node:
+ * the nodes it has left to visit are listed, and the chain's new nodes would
+ * not be; so then the neuron stays one node. */
+static int32_t expand(int32_t id)
+{
+    uint8_t op = store.nodes[id].op;
+    if ((op == OP_NEURON || op == OP_NEURON_RELU) && !store.passes_open)
+        return expand_neuron(id);
+    return 0;
+}
+
 int32_t mg_expand(int32_t id)
 {
     store_lock();
-    int32_t err = MG_ENODE;
-    if (node_is_live(id)) {
-        uint8_t op = store.nodes[id].op;
-        err = op == OP_NEURON || op == OP_NEURON_RELU ? expand_neuron(id) : 0;
-    }
+    int32_t err = node_is_live(id) ? expand(id) : MG_ENODE;
     store_unlock();
     return err;
 }
@@ -431,6 +449,7 @@ const Op OPS[OP_COUNT] = {
     [OP_NEURON] = {"neuron", "neuron", -1, neuron_forward, neuron_backward, .kids_in_list = 1},
     [OP_NEURON_RELU] = {"neuron_relu", "neuron-ReLU", -1, neuron_forward, neuron_backward,
                         .kids_in_list = 1},
+    [OP_CUSTOM] = {"custom", NULL, -1, NULL, custom_backward, .kids_in_list = 1},
     /* as micrograd writes them: a - b = a + (-b) and arg - a = (-a) + arg, -x being x * -1;
      * a / b = a * b**-1; arg / a = a**-1 * arg */
     [OP_SUB] = {"sub", NULL, 2, .inner = OP_MUL, .inner_arg = -1.0, .outer = OP_ADD},
@@ -449,7 +468,7 @@ _Static_assert((int)OP_COUNT < (int)FREE_SLOT, "too many op kinds for Node.op");
  * and adds (a child's grad is read right after its parent wrote it), and an
  * indirect call per node made it a fifth slower (benchmarks/README.md). An
  * op with no case here takes the table's backward. */
-void backward_visit(const Pass *pass, const int32_t *order, int32_t last)
+int32_t backward_visit(const Pass *pass, const int32_t *order, int32_t last)
 {
     /* A copy the compiler can keep in registers (so it must not escape: the
      * table's backward gets the caller's): through a pointer it would reload
@@ -474,9 +493,11 @@ void backward_visit(const Pass *pass, const int32_t *order, int32_t last)
         case OP_SIGMOID: sigmoid_backward(p, n, g, gi); break;
         case OP_NEURON:
         case OP_NEURON_RELU: neuron_backward(p, n, g, gi); break;
+        case OP_CUSTOM: return i; /* the caller's to run */
         default: OPS[n->op].backward(pass, n, g, gi);
         }
     }
+    return -1;
 }
 
 /* ---- making nodes ---- */
@@ -604,7 +625,7 @@ int32_t mg_set_leaf(int32_t id, double x, int32_t is_int)
     if (node_is_live(id)) {
         node_unlink(id);
         Node *n = &store.nodes[id];
-        n->op = OP_LEAF;
+        n->op = n->layout = OP_LEAF;
         n->u.arg = x;
         n->ints = is_int ? NODE_ARG_INT : 0;
         leaf_forward(store.nodes, n);
@@ -625,9 +646,87 @@ int32_t mg_node_info(int32_t id, mg_info *out)
         const Node *n = &store.nodes[id];
         out->kind = n->op;
         out->nkids = node_nkids(n);
-        out->arg = OPS[n->op].extra ? *(const double *)n->u.extra : 0.0; /* see Op.extra */
+        out->arg = OPS[n->layout].extra ? *(const double *)n->u.extra : 0.0; /* see Op.extra */
         out->arg_int = (n->ints & NODE_ARG_INT) != 0;
         err = 0;
+    }
+    store_unlock();
+    return err;
+}
+
+/* ---- custom nodes: micrograd's Value(data, _children, _op) and `_backward` ---- */
+
+/* The node id (or a new one, for id < 0) as a custom node holding kids:
+ * made again in place, its old children are let go and its grad is the int 0. */
+static int32_t make_custom(int32_t id, const int32_t *kids, int32_t nkids)
+{
+    if (id < 0)
+        return node_new(OP_CUSTOM, nkids); /* (held by it below) */
+    int32_t *list = malloc(((size_t)nkids + 1) * sizeof(int32_t)); /* first: nothing fails after */
+    if (!list)
+        return MG_ENOMEM;
+    for (int32_t j = 0; j < nkids; j++) /* held before the old ones go: one may be both */
+        store.refs[kids[j]]++;
+    node_unlink(id);
+    Node *n = &store.nodes[id];
+    n->u.list = list;
+    n->first = nkids;
+    n->nkids = KIDS_IN_LIST;
+    n->op = n->layout = OP_CUSTOM;
+    store.extra_bytes += (int64_t)nkids * (int64_t)sizeof(int32_t);
+    store.grad[id] = 0.0;
+    store.gint[id] = 1;
+    data_edited();
+    return id;
+}
+
+int32_t mg_custom(int32_t id, const int32_t *kids, int32_t nkids, double x, int32_t is_int)
+{
+    if (nkids < 0 || nkids > INT32_MAX / (int32_t)sizeof(int32_t))
+        return MG_EINVAL;
+    store_lock();
+    int32_t made = id >= 0 && !node_is_live(id) ? MG_ENODE : 0;
+    for (int32_t j = 0; j < nkids && made == 0; j++) {
+        if (!node_is_live(kids[j]))
+            made = MG_ENODE;
+        else if (id >= 0 && store.pos[kids[j]] >= store.pos[id])
+            made = MG_EINVAL; /* newer than the node (or the node itself): see the header */
+    }
+    if (made == 0)
+        made = make_custom(id, kids, nkids);
+    if (made >= 0) {
+        Node *n = &store.nodes[made];
+        for (int32_t j = 0; j < nkids; j++)
+            n->u.list[j] = kids[j];
+        if (id < 0)
+            node_hold_kids(n);
+        n->data = x;
+        n->ints = is_int ? NODE_INT : 0;
+    }
+    store_unlock();
+    return made;
+}
+
+int32_t mg_set_custom(int32_t id)
+{
+    store_lock();
+    int32_t err = node_is_live(id) ? expand(id) : MG_ENODE;
+    if (!err) /* its layout, and so its storage, stay its op's */
+        store.nodes[id].op = OP_CUSTOM;
+    store_unlock();
+    return err;
+}
+
+int32_t mg_node_backward(int32_t id)
+{
+    store_lock();
+    int32_t err = node_is_live(id) ? expand(id) : MG_ENODE;
+    if (!err) {
+        /* (it marks the children with the current epoch: that unmarks nothing a pass
+         * stopped at a custom node has left to visit) */
+        const Pass p = store_pass(store.epoch);
+        const Node *n = &store.nodes[id];
+        OPS[n->layout].backward(&p, n, store.grad[id], store.gint[id]);
     }
     store_unlock();
     return err;

@@ -21,6 +21,13 @@ typedef struct {
     int32_t edited_from;
 } Pass;
 
+/* The pass over the store as it is now, with marks of the given epoch. */
+static inline Pass store_pass(uint16_t epoch)
+{
+    Pass p = { store.nodes, store.grad, store.gint, store.mark, epoch, store.pos, store.edited_from };
+    return p;
+}
+
 /* An op's forward computes n->data from its children (and constant), and
  * whether it is an int (n->ints), or returns an MG_E* code; its backward adds
  * g (n's grad; gi: 1 if that is an int) times the local derivative into the
@@ -46,7 +53,9 @@ typedef struct {
 
 extern const Op OPS[];
 
-/* Visit order[last], ..., order[0], running the backward of each node the root reaches. */
-void backward_visit(const Pass *p, const int32_t *order, int32_t last);
+/* Visit order[last], ..., order[0], running the backward of each node the root reaches;
+ * stop at a custom node (whose backward is the caller's) and return its index in order,
+ * or return -1 once all are visited. */
+int32_t backward_visit(const Pass *p, const int32_t *order, int32_t last);
 
 #endif

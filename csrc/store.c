@@ -134,11 +134,15 @@ void tape_move_before(int32_t id, int32_t count)
 static int32_t take_slot(void)
 {
     if (store.free_head < 0 && store.top == store.capacity) {
-        tape_compact();
-        /* Grow unless compacting gave back an eighth of the slots or more, so
-         * that compaction costs O(1) per node made, amortized. */
-        if (store.live >= store.capacity - store.capacity / GROWTH_DIVISOR && grow() != 0
-            && store.free_head < 0)
+        /* Compact, and grow unless that gave back an eighth of the slots or
+         * more, so that compaction costs O(1) per node made, amortized. But
+         * only grow while a stopped pass lists nodes: a slot it lists must not
+         * be reused. */
+        int compact = !store.passes_open;
+        if (compact)
+            tape_compact();
+        if ((!compact || store.live >= store.capacity - store.capacity / GROWTH_DIVISOR)
+            && grow() != 0 && store.free_head < 0)
             return MG_ENOMEM;
     }
     if (store.free_head >= 0) {
@@ -177,6 +181,7 @@ int32_t node_new(int32_t kind, int32_t nkids)
     n->first = -1;
     n->nkids = (uint8_t)nkids;
     n->ints = 0;
+    n->layout = (uint8_t)kind;
     if (op->kids_in_list) {
         n->u.list = block;
         n->first = nkids;
@@ -209,8 +214,8 @@ static void free_extra(Node *n)
     if (n->nkids == KIDS_IN_LIST) {
         store.extra_bytes -= (int64_t)n->first * (int64_t)sizeof(int32_t);
         free(n->u.list);
-    } else if (OPS[n->op].extra) {
-        store.extra_bytes -= (int64_t)OPS[n->op].extra;
+    } else if (OPS[n->layout].extra) {
+        store.extra_bytes -= (int64_t)OPS[n->layout].extra;
         free(n->u.extra);
     }
 }
@@ -327,6 +332,14 @@ int32_t mg_set_grad(int32_t id, double x, int32_t is_int)
     }
     store_unlock();
     return err;
+}
+
+int32_t mg_holders(int32_t id)
+{
+    store_lock();
+    int32_t count = node_is_live(id) ? store.refs[id] : MG_ENODE;
+    store_unlock();
+    return count;
 }
 
 int32_t mg_hold_kids(int32_t id, int32_t *out, int32_t cap)

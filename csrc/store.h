@@ -26,6 +26,9 @@ typedef struct {
     uint8_t op;          /* the node's kind (its entry in ops.c's table), or FREE_SLOT */
     uint8_t nkids;       /* 0, 1, 2, or KIDS_IN_LIST */
     uint8_t ints;        /* NODE_INT, NODE_ARG_INT: micrograd keeps ints as ints */
+    uint8_t layout;      /* the kind whose storage (u, first) the node has: op, except for a
+                          * node made by an op whose backward was then given to the caller
+                          * (mg_set_custom), which keeps what that op made */
 } Node;
 
 enum {
@@ -65,6 +68,7 @@ typedef struct {
     int64_t node_limit;  /* 0 = no limit */
     int64_t extra_bytes; /* bytes allocated beside the nodes: kid lists, Powers */
     uint16_t epoch;      /* bumped by every backward, so marks rarely need clearing */
+    int64_t epochs;      /* how many epochs there have been (epoch wraps around) */
     /* The tape: every node's id, in the order the nodes were made. A node is
      * made after its children, so the tape read backwards is a topological
      * order, and backward is one pass down a contiguous array. A freed node's
@@ -75,6 +79,8 @@ typedef struct {
     int32_t edited_from; /* data was last edited (mg_set_data, the optimizers) when the tape
                           * was this long: nodes made before may have seen other data */
     int32_t *todo;       /* worklist: nodes to free, or backward's nodes to visit */
+    int32_t passes_open; /* backward passes stopped at a custom node (mg_pass): while any is,
+                          * the tape is not compacted, so no slot a pass lists is reused */
 } Store;
 
 extern Store store;

@@ -9,13 +9,14 @@ releases a batch of them; nodes nothing holds any more are freed.
 import gc
 import operator
 import sys
+from time import sleep as _sleep
 import _thread
 import _weakref
 
 from ._core import ffi as _ffi, lib
 from ._numbers import as_float
 
-_mg_op = lib.mg_op
+_mg_op, _mg_custom = lib.mg_op, lib.mg_custom
 _mg_data, _mg_grad, _mg_ints = lib.mg_data, lib.mg_grad, lib.mg_ints
 _mg_set_data, _mg_set_grad = lib.mg_set_data, lib.mg_set_grad
 _DATA_INT, _GRAD_INT = lib.MG_DATA_INT, lib.MG_GRAD_INT
@@ -36,6 +37,7 @@ _LEAF, _ADD, _MUL, _POW = (_KINDS[n] for n in ("leaf", "add", "mul", "pow"))
 _RELU, _TANH, _EXP, _LOG, _SIGMOID = (_KINDS[n] for n in ("relu", "tanh", "exp", "log", "sigmoid"))
 _SUB, _RSUB, _DIV, _RDIV = (_KINDS[n] for n in ("sub", "rsub", "div", "rdiv"))
 _FUSED = (_KINDS["neuron"], _KINDS["neuron_relu"])
+_CUSTOM = _KINDS["custom"]
 _ERRORS = {
     lib.MG_ENOMEM: (MemoryError, "out of memory for autograd nodes (see memory_stats())"),
     lib.MG_EDOMAIN: (ValueError, "math domain error"),
@@ -64,6 +66,8 @@ def _fail(code):
 def _make_room():
     """Release the nodes of Values that are dead but not released yet: those queued, and those
     in reference cycles the collector has not freed yet."""
+    if _kept:
+        _unkeep()
     _flush()
     gc.collect()
     _flush()
@@ -125,31 +129,39 @@ class Value:
     # can be weakly referenced, as micrograd's can.
     __slots__ = ("_i", "__dict__", "__weakref__")
     __array_ufunc__ = None  # numpy scalars then defer to our reflected operators
-    label = ""  # the nn-zero-to-hero lecture's Value has one; '' until set
 
-    def __init__(self, data, *, label=""):
+    def __init__(self, data, _children=(), _op="", label=""):
         x = data if type(data) is float else _number(data, "Value data")
-        if label != "":
-            self.label = label
+        kids = _children if type(_children) is tuple else tuple(_children)
         # A new Value refers to nothing but its class; one that refers to more may already
         # have a node (micrograd code can call __init__ again on a live Value)
-        if len(_referents(self)) > 1 and _has_node(self):
+        again = len(_referents(self)) > 1 and _has_node(self)
+        if kids or _op != "":  # micrograd's own ops make their nodes this way; custom ops too
+            _python_node_init(self, x, data, kids, _op, again)
+        elif again:
             # called again on a live Value: as in micrograd, it becomes a leaf holding x, in
             # place, so its parents and every cached id (a Layer's, an optimizer's) see it
+            self.__dict__.pop(_RECORD, None)
             err = lib.mg_set_leaf(self._i, x, _int_flag(data))
             if err:
                 _raise(err)
-            return
-        kind = _LEAF if type(data) is float else _LEAF | _int_flag(data)
-        i = _mg_op(kind, -1, -1, x)
-        if i < 0:
-            i = _retry(i, _mg_op, kind, -1, -1, x)
-        self._i = i
+        else:
+            kind = _LEAF if type(data) is float else _LEAF | _int_flag(data)
+            i = _mg_op(kind, -1, -1, x)
+            if i < 0:
+                i = _retry(i, _mg_op, kind, -1, -1, x)
+            self._i = i
+            if type(self) is not Value:  # a subclass's Value: its class is more than its node
+                _park(self)
+        if label != "":
+            self.label = label
 
     def __del__(self):
         try:
             i = self._i
             self._i = -1  # released, in the same step as read: a second call queues -1, a no-op
+            if _parked and i in _parked and _keep(self, i):
+                return
             if _refs(self) > _DYING_REFS:
                 # Something else still refers to this Value: the collector is freeing a cycle it
                 # is in (and the cycle may bring it back), or __del__ was called by hand on a
@@ -165,6 +177,17 @@ class Value:
                 _flush()
         except Exception:  # __init__ failed before a node was made, or Python is shutting down
             pass
+
+    @property
+    def label(self):
+        """The nn-zero-to-hero lecture's label: '' until set."""
+        return self.__dict__.get("label", "")
+
+    @label.setter
+    def label(self, text):
+        self.__dict__["label"] = text
+        if _has_node(self):
+            _park(self)  # a child keeps its label while a parent lives, as in micrograd
 
     # ---- ops: each is one C call that makes the node (and a leaf for a number operand, as
     # micrograd does) and computes its data ----
@@ -255,9 +278,41 @@ class Value:
         return _made(_mg_op(kind, self._i, -1, c))
 
     def backward(self):
-        err = lib.mg_backward(self._i)
+        stop = _ffi.new("mg_pass *")
+        done = lib.mg_backward(self._i, stop)
+        if done:  # stopped at a node whose backward is Python's (or an error)
+            _backward_through_python(stop, done)
+
+    @property
+    def _backward(self):
+        """The node's own step of backward (micrograd's closure): its grad, times its local
+        derivative, added into its children's grads. A custom op's is the function code gave it."""
+        if self._info().kind == _CUSTOM:
+            record = _python_node(self._i)
+            if record is not None and record.backward is not None:
+                return record.backward
+            return _no_backward
+        return self._own_backward
+
+    @_backward.setter
+    def _backward(self, fn):
+        # a custom op, micrograd's way: `out = Value(data, (x,), 'op'); out._backward = closure`
+        # (or a closure given to a node an op made: backward() then calls it in its place)
+        i = self._i
+        record = _python_node(i) if self._info().kind == _CUSTOM else None
+        if record is not None:
+            record.backward = fn
+            return
+        op = self._op  # what it shows stays the op's
+        err = lib.mg_set_custom(i)
         if err:
-            _raise(err)
+            _retry(err, lib.mg_set_custom, i)
+        _register(self, op, fn)
+
+    def _own_backward(self):
+        err = lib.mg_node_backward(self._i)
+        if err:
+            _retry(err, lib.mg_node_backward, self._i)
 
     # ---- data and grad live in the C store ----
     # Each is a double there, and an int here where micrograd's would be (mg_ints says which).
@@ -330,6 +385,9 @@ class Value:
     @property
     def _op(self):
         info = self._info()
+        if info.kind == _CUSTOM:
+            record = _python_node(self._i)
+            return record.op if record is not None else ""
         if info.kind == _POW:  # micrograd's f'**{other}': '**2' for 2, '**2.0' for 2.0
             k = info.arg
             return f"{_LABELS[_POW]}{int(k) if info.arg_int else k}"
@@ -356,7 +414,12 @@ class Value:
         Value at all); a model's parameters are leaves, so a copied or pickled
         nn model has equal parameters and trains on. Attributes (a label, ...) are
         copied too."""
-        return _leaf, (self.data, self.grad), (self.__dict__ or None)
+        state = {k: v for k, v in self.__dict__.items() if k != _RECORD} if self.__dict__ else None
+        return _leaf, (self.data, self.grad), (state or None)
+
+    def __setstate__(self, state):
+        for name, x in state.items():
+            setattr(self, name, x)
 
 
 def _leaf(data, grad):
@@ -367,7 +430,7 @@ def _leaf(data, grad):
 
 _new = object.__new__
 _refs = sys.getrefcount
-_weakref = _weakref.ref  # the weakref module itself (imported by _values_of) takes ~0.6 ms to import
+_weakref = _weakref.ref  # (the weakref module itself takes ~0.6 ms to import)
 _referents = gc.get_referents
 
 
@@ -379,7 +442,7 @@ _referents = gc.get_referents
 # node is made (a Value for an existing node is only ever made here); then only the Values made
 # since need finding, and they are in the youngest generations, unless the collector has moved
 # them on since.
-_by_node = None  # node id -> its live Value (a WeakValueDictionary, made when first asked)
+_by_node = {}  # node id -> a weak reference to its Value (dead ones stay until a look at all)
 _by_node_made = -1  # the store's count of nodes made when _by_node was last brought up to date
 _by_node_collections = None  # the collector's count of collections, per generation, then
 
@@ -397,9 +460,7 @@ def _find_values():
     if made == _by_node_made:
         return
     collections = [g["collections"] for g in gc.get_stats()]
-    if _by_node is None:
-        import weakref
-        _by_node = weakref.WeakValueDictionary()
+    if _by_node_collections is None:
         generations = [None]  # all of them
     else:
         # generation g's collection moves its survivors to generation g + 1: the new Values
@@ -407,14 +468,19 @@ def _find_values():
         moved = [g for g in range(len(collections)) if collections[g] != _by_node_collections[g]]
         youngest = max(moved, default=-1) + 2
         generations = [None] if youngest >= len(collections) else range(youngest)
+    # a look at every object finds every live Value: the references of dead ones go then
+    found = {} if generations == [None] else _by_node
     for g in generations:
         # (one generation's list at a time: a list made here would be in generation 0 itself)
         for o in gc.get_objects() if g is None else gc.get_objects(generation=g):
             # type(), not isinstance(): that would read some objects' __class__ properties
             # (torch has deprecated ones that warn)
-            if issubclass(type(o), Value) and _has_node(o):
-                _by_node[o._i] = o
-    _by_node_made, _by_node_collections = made, collections
+            if issubclass(type(o), Value):
+                i = getattr(o, "_i", -1)
+                if i >= 0:
+                    ref = _by_node.get(i)
+                    found[i] = ref if ref is not None and ref() is o else _weakref(o)
+    _by_node, _by_node_made, _by_node_collections = found, made, collections
 
 
 def _values_of(ids):
@@ -423,11 +489,15 @@ def _values_of(ids):
     _find_values()
     out, extra = [], []
     for i in ids:
-        v = _by_node.get(i)
+        ref = _by_node.get(i)
+        v = ref() if ref is not None else None
+        if v is None and _kept:  # (kept alive after the collector found it dead)
+            v = _value_of(i)
         if v is not None and v._i == i:
             extra.append(i)
         else:
-            v = _by_node[i] = _made(i)
+            v = _made(i)
+            _by_node[i] = _weakref(v)
         out.append(v)
     if extra:
         lib.mg_release(extra, len(extra))
@@ -499,6 +569,15 @@ class _Probe:
 _Probe()
 
 
+def _local_refs():
+    o = object()
+    return _refs(o)
+
+
+# What _refs(v) counts for an object only a local variable refers to.
+_LOCAL_REFS = _local_refs()
+
+
 def set_node_limit(n):
     """Cap the number of live nodes (0 or less = no cap); ops past it raise MemoryError.
 
@@ -513,16 +592,198 @@ def set_node_limit(n):
 
 def memory_stats():
     """The C node store's size: live_nodes, capacity_nodes, node_limit (0 = none), bytes."""
+    if _kept:
+        _unkeep()
     _flush()
     s = _store_stats()
     return {"live_nodes": s.live_nodes, "capacity_nodes": s.capacity_nodes,
             "node_limit": s.node_limit, "bytes": s.bytes}
 
 
+# ---- Values that carry more than their node ----
+# micrograd's Value is its node: a child lives as long as a parent does, with its label, its
+# class and its closure. Here a Value stands for a node and dies when code drops it; `_prev`
+# makes a new one when asked, which would be a plain Value. So a Value that carries something of
+# its own -- a label, a subclass's class and attributes, a custom op -- is listed in _parked
+# (node id -> a weak reference to it), and if it dies while parent nodes hold its node, it is kept
+# alive, in _kept, until none does (_unkeep). (Python runs __del__ once: a kept Value's node is
+# released by _watch.) Other attributes code sets on a plain Value live as long as the Value.
+#
+# A custom op (micrograd's `Value(data, _children, _op)` and `v._backward = closure`) is a custom
+# node in the C store, and a _PythonNode in its Value's __dict__. The C pass stops at such a node
+# and hands it back (mg_backward): backward() runs its closure and resumes. The closure nearly
+# always refers to its own Value (`out.grad`): that cycle is the collector's to free, as in
+# micrograd.
+
+
+class _PythonNode:
+    __slots__ = ("op", "backward")
+
+    def __init__(self, op, backward):
+        self.op = op  # what `_op` shows
+        self.backward = backward  # the closure, or None: micrograd's `lambda: None`
+
+
+_RECORD = "_mg_node"  # the key of a custom node's _PythonNode in its Value's __dict__
+_parked = {}  # node id -> a weak reference to its Value, which carries more than the node
+_kept = {}  # node id -> its Value, which died while parents held the node
+_prune_at = 1024  # _parked's size at which dead references are next dropped from it
+_unkeep_at = 64  # _kept's size at which _unkeep next runs
+_let_go_to_collector = False  # _unkeep let go of Values only the collector can free
+
+
+def _no_backward():
+    pass
+
+
+def _park(v):
+    """List v as a Value that carries more than its node."""
+    global _prune_at
+    _parked[v._i] = _weakref(v)
+    if len(_parked) > _prune_at:
+        # (a dead reference here means the Value's __del__ has run: references die in the
+        # collector only together with the __del__ calls it makes, or at a Value's end)
+        for i, ref in _parked.copy().items():  # (a copy: the collector's __del__ calls change it)
+            if ref() is None:
+                gone = _parked.pop(i, None)
+                if gone is not None and gone is not ref:  # another thread listed a Value since
+                    _parked.setdefault(i, gone)
+        _prune_at = max(1024, 2 * len(_parked))
+
+
+def _keep(v, i):
+    """In v's __del__: keep v alive, if parents hold its node i and v carries more than it."""
+    if type(v) is Value and not v.__dict__:  # listed for an earlier node with this id
+        return False
+    if lib.mg_holders(i) <= 1:  # (or more, for now, if a dead Value's release is queued)
+        _parked[i] = _weakref(v)  # (a new one: if the collector is freeing v, v's are gone)
+        return False
+    _parked.pop(i, None)
+    _kept[i] = v
+    v._i = i
+    _watch(v, i)
+    return True
+
+
+def _unkeep():
+    """Let go of kept Values whose node no parent holds any more: each may have been the last
+    parent of another's node, so again until none is let go."""
+    global _unkeep_at, _let_go_to_collector
+    _let_go_to_collector = False
+    let_go = True
+    while let_go:
+        _flush()  # (the releases of Values let go, and of those the collector freed)
+        let_go = False
+        for i in list(_kept):
+            if lib.mg_holders(i) == 1:
+                v = _kept.pop(i, None)
+                if v is None:  # (another thread let go of it)
+                    continue
+                if _refs(v) - _own_refs(v) == _LOCAL_REFS:
+                    # nothing but its own closure refers to it: garbage, whose cycle would
+                    # wait for the collector's next run (and its child's node, for the one after)
+                    v.__dict__.pop(_RECORD, None)
+                else:  # (if it is garbage, the collector's next run frees it: then look again)
+                    _parked[i] = _weakref(v)
+                    _let_go_to_collector = True
+                del v
+                let_go = True
+    _unkeep_at = max(64, 2 * len(_kept))
+
+
+def _own_refs(v):
+    """How many references to v its custom op's closure holds (its cells and defaults)."""
+    record = v.__dict__.get(_RECORD)
+    fn = record.backward if record is not None else None
+    cells = getattr(fn, "__closure__", None) or ()
+    defaults = getattr(fn, "__defaults__", None) or ()
+    own = sum(1 for d in defaults if d is v)
+    for c in cells:
+        try:
+            own += c.cell_contents is v
+        except ValueError:  # an empty cell
+            pass
+    return own
+
+
+def _collected(phase, info):
+    global _collecting
+    _collecting = _thread.get_ident() if phase == "start" else None
+    if phase == "stop" and (len(_kept) > _unkeep_at or _let_go_to_collector):
+        _unkeep()
+
+
+_collecting = None  # the thread the collector runs on, while it does
+
+
+gc.callbacks.append(_collected)
+
+
+def _value_of(i):
+    """The live Value of node i listed here (parked or kept), or None."""
+    v = _kept.get(i)
+    if v is None:
+        ref = _parked.get(i)
+        v = ref() if ref is not None else None
+    return v if v is not None and v._i == i else None
+
+
+def _python_node(i):
+    """Custom node i's _PythonNode, or None."""
+    v = _value_of(i)
+    while v is None and _collecting not in (None, _thread.get_ident()):
+        # The collector, on another thread, may be about to keep v: it has cleared the weak
+        # references to v, and v's __del__ (_keep) has not run yet.
+        _sleep(0)  # (lets that thread run)
+        v = _value_of(i)
+    return v.__dict__.get(_RECORD) if v is not None else None
+
+
+def _register(v, op, backward):
+    """v's node is a custom node."""
+    v.__dict__[_RECORD] = _PythonNode(op, backward)
+    _park(v)
+
+
+def _python_node_init(v, x, data, kids, op, again):
+    """micrograd's Value(data, _children, _op) for v: a custom node holding x (data as given)."""
+    for k in kids:
+        if not isinstance(k, Value):
+            raise TypeError(f"a Value's _children must be Values, not {type(k).__name__}")
+    ids = [k._i for k in kids]
+    i = v._i if again else -1
+    made = _mg_custom(i, ids, len(ids), x, _int_flag(data))
+    if made == lib.MG_EINVAL:
+        raise ValueError("micrograd_c: a Value given its children again (its __init__ called "
+                         "again) can only take Values made before it")
+    if made < 0:
+        made = _retry(made, _mg_custom, i, ids, len(ids), x, _int_flag(data))
+    v._i = made
+    _register(v, op, None)
+
+
+def _backward_through_python(stop, done):
+    """The rest of a pass that stopped at a custom node: run each such node's closure, in its
+    place in the order, until the pass is over."""
+    try:
+        while done == 1:
+            record = _python_node(stop.node)
+            if record is None:
+                raise RuntimeError("micrograd_c: a custom op's _backward was lost (its Value was "
+                                   "freed while the node was in use)")
+            if record.backward is not None:
+                record.backward()
+            done = lib.mg_backward_resume(stop)
+        if done < 0:
+            _raise(done)
+    finally:
+        lib.mg_backward_end(stop)
+
+
 # ---- Ctrl-C while a Value is being freed ----
-# Python checks for signals when a function starts, __del__ included, and an exception that
-# leaves __del__ can only be printed ("Exception ignored
-# in ..."): a KeyboardInterrupt raised there would be lost and the program would run on. So
+# Python checks for signals when a function starts, __del__ included (and the collector's
+# callbacks: _collected), and an exception that leaves __del__ can only be printed ("Exception
+# ignored in ..."): a KeyboardInterrupt raised there would be lost and the program would run on. So
 # such a KeyboardInterrupt is delivered again, by simulating the signal from another thread,
 # and only once this one has left the hook: it then lands in the program's own code.
 
@@ -534,8 +795,9 @@ def _deliver_interrupt(hook_done):
 
 def _unraisable(unraisable):
     obj = unraisable.object
-    if isinstance(unraisable.exc_value, KeyboardInterrupt) and obj is Value.__del__:
-        _finish_interrupted(unraisable.exc_traceback)
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and obj in (Value.__del__, _collected):
+        if obj is Value.__del__:
+            _finish_interrupted(unraisable.exc_traceback)  # (_collected's work waits for its next run)
         hook_done = _thread.allocate_lock()
         hook_done.acquire()
         try:

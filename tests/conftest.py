@@ -15,6 +15,14 @@ settings.register_profile("long", max_examples=3000, deadline=None,
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True)
+def no_garbage_from_earlier_tests():
+    """Tests count live nodes: the garbage of earlier tests (custom ops' closures are cycles, as
+    in micrograd's) is freed before each, so the collector cannot free it mid-count."""
+    from helpers import live_collected
+    live_collected()
+
+
 @pytest.fixture
 def node_limit():
     """micrograd_c.set_node_limit, always lifted again at the end of the test."""

@@ -1,4 +1,5 @@
 """Helpers the test files share."""
+import gc
 import math
 import os
 import struct
@@ -30,6 +31,24 @@ def bits(x):
 def live():
     """How many nodes the C store holds."""
     return micrograd_c.memory_stats()["live_nodes"]
+
+
+def live_collected(expected=None):
+    """How many nodes the C store holds once the collector has freed what is garbage only to it:
+    a custom op's closure refers to its own Value, a cycle (as in micrograd). (memory_stats()
+    first lets go of such Values kept for parents that are gone: see engine._kept.) Given the
+    count expected, the youngest objects are collected first, and all only if that falls short:
+    after a collection of all, the next `_prev` looks at every object (see engine._find_values)."""
+    micrograd_c.memory_stats()
+    if expected is not None:
+        gc.collect(0)
+        if live() == expected:
+            return expected
+    count = None
+    while count != live():  # (a kept Value freed may free another's last parent)
+        count = live()
+        gc.collect()
+    return count
 
 
 def outcome(f, V):

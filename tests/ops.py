@@ -17,7 +17,9 @@ one). An entry says:
 - domain: where it is defined and smooth, for comparisons one op at a time;
 - raises: where it raises, {exception: inputs}; an input is x (the Value's data) or (x, y), y
   being the second Value's data or the number; the reference raises the same there;
-- math: the function of Python's math module whose results and errors on floats it gives.
+- math: the function of Python's math module whose results and errors on floats it gives;
+- custom: a custom op, micrograd's way (a Value made with _children and _op, and its own
+  `_backward`): the node is made in C, its backward runs in Python.
 """
 import math
 from dataclasses import dataclass, field
@@ -52,6 +54,7 @@ class Op:
     domain: object = everywhere
     raises: dict = field(default_factory=dict)
     math: object = None
+    custom: bool = False
 
     def __call__(self, a, b, c):
         """The op on Value a, Value b and number c, each where its form takes one (a LEAF makes
@@ -81,12 +84,34 @@ class Op:
 
     @property
     def compared_with_torch(self):
-        return self.method is None or self.torch is not None
+        return not self.custom and (self.method is None or self.torch is not None)
 
     def raising(self):
         """[(x, y, exception)]: where it raises (y None where it takes only x)."""
         return [(*(i if isinstance(i, tuple) else (i, None)), error)
                 for error, inputs in self.raises.items() for i in inputs]
+
+
+def py_sin(a):
+    """sin as a custom op, written the micrograd way: the Value class's own constructor with
+    _children and _op, and a `_backward` closure that refers to its own result."""
+    out = type(a)(math.sin(a.data), (a,), 'sin')
+
+    def _backward():
+        a.grad += math.cos(a.data) * out.grad
+    out._backward = _backward
+    return out
+
+
+def py_ab_b(a, b):
+    """a*b + b as one custom node of two children (its closure takes out through a default)."""
+    out = type(a)(a.data * b.data + b.data, (a, b), 'ab+b')
+
+    def _backward(out=out):
+        a.grad += b.data * out.grad
+        b.grad += (a.data + 1) * out.grad
+    out._backward = _backward
+    return out
 
 
 def method(name, **entry):
@@ -123,6 +148,11 @@ REGISTRY = [
     method("log", torch="log", math=math.log, domain=positive,
            raises={ValueError: (0.0, -0.0, -1.0, -math.inf)}),
     method("sigmoid", torch="sigmoid"),
+    # custom ops: a node and its backward written in Python, run between C nodes (torch has
+    # nothing to say about a closure: their own formulas are checked against micrograd's)
+    Op("py_sin(a)", "custom", UNARY, py_sin, micrograd=True, custom=True, math=math.sin,
+       raises={ValueError: (math.inf, -math.inf)}),
+    Op("py_ab+b(a,b)", "custom", VV, py_ab_b, micrograd=True, custom=True),
 ]
 OPS = {op.name: op for op in REGISTRY}
 assert len(OPS) == len(REGISTRY), "two entries of one name"

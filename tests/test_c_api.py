@@ -43,11 +43,15 @@ def test_every_call_that_takes_an_id_says_enode_for_a_dead_one():
     sgd = ffi.new("mg_sgd *", {"lr": 0.1})
     adam = ffi.new("mg_adam *", {"lr": 0.1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "step": 1})
     buf = ffi.new("double[]", 2)
+    stop = ffi.new("mg_pass *")
     for i in dead_ids():
         assert math.isnan(lib.mg_data(i)) and math.isnan(lib.mg_grad(i))
         for call in (lambda: lib.mg_set_data(i, 1.0, 0), lambda: lib.mg_set_grad(i, 1.0, 0),
-                     lambda: lib.mg_set_leaf(i, 1.0, 0), lambda: lib.mg_backward(i),
+                     lambda: lib.mg_set_leaf(i, 1.0, 0), lambda: lib.mg_backward(i, stop),
                      lambda: lib.mg_node_info(i, info), lambda: lib.mg_hold_kids(i, kids, 4),
+                     lambda: lib.mg_custom(-1, [live._i, i], 2, 1.0, 0),
+                     lambda: lib.mg_set_custom(i), lambda: lib.mg_node_backward(i),
+                     lambda: lib.mg_holders(i), lambda: lib.mg_expand(i), lambda: lib.mg_ints(i),
                      lambda: lib.mg_sgd_step(sgd, 2, [live._i, i], buf),
                      lambda: lib.mg_adam_step(adam, 2, [live._i, i], buf, buf)):
             assert call() == lib.MG_ENODE
@@ -57,6 +61,8 @@ def test_every_call_that_takes_an_id_says_enode_for_a_dead_one():
             made += [(_KINDS["add"], live._i, i), (_KINDS["div"], live._i, i), (_KINDS["sub"], live._i, i)]
         for kind, a, b in made:
             assert lib.mg_op(kind, a, b, 1.0) == lib.MG_ENODE
+        if i >= 0:  # (a negative id asks for a new node)
+            assert lib.mg_custom(i, [live._i], 1, 1.0, 0) == lib.MG_ENODE
         out = ffi.new("int32_t[]", 1)
         assert lib.mg_layer(1, [i], 1, [live._i], [live._i], 0, out) == lib.MG_ENODE
         assert lib.mg_layer(1, [live._i], 1, [i], [live._i], 1, out) == lib.MG_ENODE
@@ -81,6 +87,12 @@ def test_other_bad_arguments_are_einval_and_change_nothing():
     buf = ffi.new("double[]", 1)
     assert lib.mg_sgd_step(sgd, -1, [x._i], buf) == lib.MG_EINVAL
     assert lib.mg_adam_step(adam, 1, [x._i], buf, buf) == lib.MG_EINVAL  # steps count from 1
+    # a custom node's children: never a count below 0, and when made again in place, only nodes
+    # older than it (the graph stays acyclic, the tape in order)
+    assert lib.mg_custom(-1, [x._i], -1, 1.0, 0) == lib.MG_EINVAL
+    assert lib.mg_custom(x._i, [y._i], 1, 1.0, 0) == lib.MG_EINVAL
+    assert lib.mg_custom(y._i, [y._i], 1, 1.0, 0) == lib.MG_EINVAL
+    assert (y.data, y._op, len(y._prev)) == (2.25, "*", 1)  # (x * x: one child, twice)
     del y
     assert micrograd_c.memory_stats()["live_nodes"] == before
     assert x.data == 1.5

@@ -102,15 +102,7 @@ def test_the_comparison_can_tell():
         assert differences(theirs, ours), (theirs, ours)
 
 
-# Programs that need what micrograd_c does not do yet: micrograd's constructor with `_children`
-# and `_op`, the subclasses built on it, and `_backward` (issue 13, items 3 and 4). Strict: each
-# fails the suite once it passes, so the list cannot outlive the gap.
-NOT_YET = {"custom_backward", "manual_backward", "subclass"}
-
-
-@pytest.mark.parametrize("program", [
-    pytest.param(p, id=p.stem, marks=[pytest.mark.xfail(strict=True, reason="micrograd's constructor "
-                 "and _backward: not yet")] if p.stem in NOT_YET else []) for p in PROGRAMS])
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.stem)
 def test_a_micrograd_program_sees_on_micrograd_c_what_it_sees_on_its_oracle(program, tmp_path):
     oracle = oracle_of(program)
     if oracle == "micrograd":

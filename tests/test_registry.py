@@ -25,6 +25,9 @@ def test_every_registry_op_names_a_real_c_op(op, monkeypatch):
         calls.append(kind & ~engine._ARG_INT)  # (the flag that says a constant is an int)
         return make(kind, *args)
     monkeypatch.setattr(engine, "_mg_op", spy)
+    make_custom = engine._mg_custom
+    monkeypatch.setattr(engine, "_mg_custom", lambda *args: calls.append(engine._KINDS["custom"])
+                        or make_custom(*args))
     op(a, b, op.const)
     assert calls == [engine._KINDS[op.c_op]]  # one C call, of that op
 
