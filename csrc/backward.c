@@ -84,7 +84,7 @@ static int32_t stop(mg_pass *pass, int32_t root, int32_t custom)
     int32_t count = find_graph(root, INT32_MAX, epoch), at = store.pos[custom], left = 0;
     int32_t *found = store.todo;
     for (int32_t i = 0; i < count; i++)
-        if (store.pos[found[i]] < at)
+        if (store.pos[found[i]] >= 0 && store.pos[found[i]] < at) /* (-1: not on the tape) */
             found[left++] = store.pos[found[i]];
     qsort(found, (size_t)left, sizeof(int32_t), earlier_first);
     int32_t *order = malloc(((size_t)left + 1) * sizeof(int32_t));
@@ -120,14 +120,15 @@ int32_t mg_backward(int32_t root, mg_pass *pass)
     int32_t last = store.pos[root];
     int32_t count = find_graph(root, store.tape_len / SEARCH_SHARE, p.epoch);
     if (count >= 0) {
-        int32_t *found = store.todo;
+        int32_t *found = store.todo, listed = 0;
         for (int32_t i = 0; i < count; i++)
-            found[i] = store.pos[found[i]];
-        qsort(found, (size_t)count, sizeof(int32_t), earlier_first);
-        for (int32_t i = 0; i < count; i++)
+            if (store.pos[found[i]] >= 0) /* (-1: a leaf not on the tape, with no step) */
+                found[listed++] = store.pos[found[i]];
+        qsort(found, (size_t)listed, sizeof(int32_t), earlier_first);
+        for (int32_t i = 0; i < listed; i++)
             found[i] = store.tape[found[i]];
         order = found;
-        last = count - 1;
+        last = listed - 1;
     }
     int32_t at = backward_visit(&p, order, last);
     int32_t done = at < 0 ? 0 : stop(pass, root, order[at]);

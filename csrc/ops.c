@@ -547,6 +547,7 @@ static int32_t make(int32_t kind, int32_t a, int32_t b, double arg, int arg_int)
         int32_t c = make(OP_LEAF, -1, -1, arg, arg_int);
         if (c < 0)
             return c;
+        tape_drop(c);
         int32_t id = make(kind, a, c, 0.0, 0);
         node_drop(c); /* held by its parent now, or freed if that failed */
         return id;
@@ -736,8 +737,11 @@ int32_t mg_set_custom(int32_t id)
 {
     store_lock();
     int32_t err = node_is_live(id) ? expand(id) : MG_ENODE;
-    if (!err) /* its layout, and so its storage, stay its op's */
+    if (!err) { /* its layout, and so its storage, stay its op's */
         store.nodes[id].op = OP_CUSTOM;
+        if (store.pos[id] < 0) /* a number operand's leaf: it has a step now */
+            tape_put_first(id);
+    }
     store_unlock();
     return err;
 }

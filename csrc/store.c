@@ -129,6 +129,20 @@ void tape_move_before(int32_t id, int32_t count)
         store.edited_from += count;
 }
 
+void tape_drop(int32_t id)
+{
+    store.tape_len--; /* (the newest entry: id's) */
+    store.pos[id] = -1;
+}
+
+void tape_put_first(int32_t id)
+{
+    store.pos[id] = store.tape_len; /* (room: the tape has an entry a slot, and id has none) */
+    store.tape[store.tape_len++] = id;
+    if (store.tape_len > 1)
+        tape_move_before(store.tape[0], 1);
+}
+
 /* A slot for a new node: a reusable one, else an untouched one, else make
  * room. Every slot is in use or on a list exactly when the tape is full. */
 static int32_t take_slot(void)

@@ -73,7 +73,9 @@ typedef struct {
      * made after its children, so the tape read backwards is a topological
      * order, and backward is one pass down a contiguous array. A freed node's
      * entry stays (as a free slot) until the tape is compacted, and its slot is
-     * not reused before that, so an entry never names a newer node. */
+     * not reused before that, so an entry never names a newer node. The leaf
+     * a number operand makes is not on it (its pos is -1): it has no step, so
+     * backward need not walk past it (see tape_drop). */
     int32_t *tape;
     int32_t tape_len;
     int32_t edited_from; /* data was last edited (mg_set_data, the optimizers) when the tape
@@ -110,6 +112,13 @@ void tape_compact(void);
 /* Move the newest `count` nodes on the tape to just before node id (nodes
  * made for id's children after it, which backward must visit after it). */
 void tape_move_before(int32_t id, int32_t count);
+/* Take node id, the newest on the tape, off it (its pos is then -1): a leaf
+ * held only by the parent it is made for (x * 2's 2) has no step, and backward
+ * never visits it. tape_put_first puts such a node back, first (it has no
+ * children: every node that can reach it comes after it), when it gets a step
+ * (mg_set_custom). */
+void tape_drop(int32_t id);
+void tape_put_first(int32_t id);
 /* Someone is changing nodes' data. */
 void data_edited(void);
 

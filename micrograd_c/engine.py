@@ -755,7 +755,8 @@ def _python_node_init(v, x, data, kids, op, again):
     made = _mg_custom(i, ids, len(ids), x, _int_flag(data))
     if made == lib.MG_EINVAL:
         raise ValueError("micrograd_c: a Value given its children again (its __init__ called "
-                         "again) can only take Values made before it")
+                         "again) can only take Values made before it (and the leaf of a number "
+                         "operand none)")
     if made < 0:
         made = _retry(made, _mg_custom, i, ids, len(ids), x, _int_flag(data))
     v._i = made

@@ -270,3 +270,36 @@ def test_a_copy_of_a_custom_value_is_a_plain_leaf():
         assert (c._op, c._prev, c.label, c.data) == ("", set(), "t", t.data)
         c.backward()
         assert a.grad == 0
+
+
+def number_leaf(out, x):
+    """The leaf a number operand of out made (x being its other child)."""
+    (leaf,) = [k for k in out._prev if k is not x]
+    return leaf
+
+
+@pytest.mark.parametrize("crowd", [0, 50_000])
+def test_a_number_operands_leaf_as_root_or_custom_op(crowd):
+    # a number operand's leaf is not on the tape (it has no step): backward from it, a
+    # _backward given to it, and __init__ again with children all still do micrograd's thing
+    others = [Value(1.0) * 2 for _ in range(crowd)]
+    out = []
+    for V in (Value, RV):
+        x = V(1.5)
+        y = x * 3
+        three = number_leaf(y, x)
+        three.backward()
+        first = grads(three, x, y)
+
+        def step(three=three, x=x):
+            x.grad += 100 * three.grad  # runs after y's step: three's grad is complete
+        three._backward = step
+        z = (y + 1) * y
+        z.backward()
+        out.append((first, grads(three, x, y, z), three._op))
+    assert out[0] == out[1]
+    x = Value(1.0)
+    two = number_leaf(x + 2, x)
+    with pytest.raises(ValueError, match="number operand"):
+        two.__init__(5.0, (x,))
+    del others
