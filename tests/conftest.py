@@ -19,8 +19,11 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def no_garbage_from_earlier_tests():
     """Tests count live nodes: the garbage of earlier tests (custom ops' closures are cycles, as
     in micrograd's) is freed before each, so the collector cannot free it mid-count."""
+    from micrograd_c import engine
     from helpers import live_collected
-    live_collected()
+    # (only where Values that can be in such cycles are alive: a collection takes tens of ms)
+    if engine._kept or any(ref() is not None for ref in engine._parked.values()):
+        live_collected()
 
 
 @pytest.fixture
