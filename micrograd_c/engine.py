@@ -641,10 +641,10 @@ def _park(v):
     global _prune_at
     _parked[v._i] = _weakref(v)
     if len(_parked) > _prune_at:
-        # (a dead reference here means the Value's __del__ has run: references die in the
-        # collector only together with the __del__ calls it makes, or at a Value's end)
         for i, ref in _parked.copy().items():  # (a copy: the collector's __del__ calls change it)
-            if ref() is None:
+            # dead, and its node gone: a Value the collector (maybe on another thread) has
+            # cleared the references of, and whose __del__ has not run yet, still holds its node
+            if ref() is None and lib.mg_holders(i) < 0:
                 gone = _parked.pop(i, None)
                 if gone is not None and gone is not ref:  # another thread listed a Value since
                     _parked.setdefault(i, gone)
@@ -658,9 +658,9 @@ def _keep(v, i):
     if lib.mg_holders(i) <= 1:  # (or more, for now, if a dead Value's release is queued)
         _parked[i] = _weakref(v)  # (a new one: if the collector is freeing v, v's are gone)
         return False
-    _parked.pop(i, None)
-    _kept[i] = v
     v._i = i
+    _kept[i] = v  # (then out of _parked: another thread may be looking it up)
+    _parked.pop(i, None)
     _watch(v, i)
     return True
 
@@ -676,15 +676,17 @@ def _unkeep():
         let_go = False
         for i in list(_kept):
             if lib.mg_holders(i) == 1:
-                v = _kept.pop(i, None)
+                v = _kept.get(i)
                 if v is None:  # (another thread let go of it)
                     continue
-                if _refs(v) - _own_refs(v) == _LOCAL_REFS:
+                if _refs(v) - _own_refs(v) == _LOCAL_REFS + 1:  # (+1: _kept's)
                     # nothing but its own closure refers to it: garbage, whose cycle would
                     # wait for the collector's next run (and its child's node, for the one after)
+                    _kept.pop(i, None)
                     v.__dict__.pop(_RECORD, None)
                 else:  # (if it is garbage, the collector's next run frees it: then look again)
-                    _parked[i] = _weakref(v)
+                    _parked[i] = _weakref(v)  # (first: another thread may be looking it up)
+                    _kept.pop(i, None)
                     _let_go_to_collector = True
                 del v
                 let_go = True
