@@ -109,7 +109,7 @@ def op_breakdown(args):
              ("x * 2.0, end to end (and a leaf node for the 2.0)", ns("x * 2.0", N, args, **env)),
              ("  of which _const(2.0)", ns("const(2.0)", N, args, **env)),
              ("  of which isinstance(2.0, Value)", ns("isinstance(2.0, Value)", N, args, **env)),
-             ("for scale: a trivial C call, lib.mg_data(i)", ns("lib.mg_data(xi)", N, args, **env)),
+             ("for scale: a trivial C call, lib.mg_holders(i)", ns("lib.mg_holders(xi)", N, args, **env)),
              ("for scale: a Python function call, f(x)", ns("f(x)", N, args, **env))]
     for name in ("reference", "micrograd"):
         try:

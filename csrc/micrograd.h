@@ -2,12 +2,11 @@
  *
  * Every node of every graph lives in one store, addressed by an int32 id. Each
  * call takes the store's lock, so Python threads (cffi releases the GIL around
- * every call) can build graphs and run backward at the same time.
+ * every call) can build graphs and run backward at the same time. Data and
+ * grads the caller reads and writes in place (mg_get_views).
  *
  * Calls return 0, a new node's id (>= 0), or one of the negative MG_E* codes
- * below. An id that is not a live node is always MG_ENODE (the two reads,
- * mg_data and mg_grad, return nan instead: the caller checks its id when it
- * reads a nan). Math errors are the ones Python's float arithmetic and `math`
+ * below. An id that is not a live node is always MG_ENODE. Math errors are the ones Python's float arithmetic and `math`
  * module give for the same numbers, so the facade raises what they raise.
  */
 #ifndef MICROGRAD_H
@@ -58,6 +57,10 @@ int32_t mg_op(int32_t kind, int32_t a, int32_t b, double arg);
  * act ReLU if relu, else none. On error no node was made. */
 int32_t mg_layer(int32_t nin, const int32_t *x, int32_t nout, const int32_t *w,
                  const int32_t *b, int32_t relu, int32_t *out);
+
+/* n leaves holding the floats x[0..n), their ids in out (a layer's inputs given as
+ * numbers: micrograd makes a leaf of each). On error no node was made. */
+int32_t mg_leaves(int32_t n, const double *x, int32_t *out);
 
 /* Show a fused neuron as the nodes micrograd makes for it, in place: its id
  * becomes the ReLU (or, without one, the last +) of the chain b + w0*x0 +
@@ -110,13 +113,23 @@ void mg_release(const int32_t *ids, int32_t n);
 /* How many hold the node: the Value made for it (if any) and each parent. */
 int32_t mg_holders(int32_t id);
 
-double mg_data(int32_t id);
-double mg_grad(int32_t id);
-/* Whether the node's data and grad are ints: MG_DATA_INT | MG_GRAD_INT. */
-enum { MG_DATA_INT = 1, MG_GRAD_INT = 2 };
-int32_t mg_ints(int32_t id);
-int32_t mg_set_data(int32_t id, double x, int32_t is_int);
-int32_t mg_set_grad(int32_t id, double x, int32_t is_int);
+/* Data and grads are read and written without a call: the arrays that hold
+ * them never move (the store grows by adding to their ends), so the caller
+ * keeps views of them. Node i's data is data[i], an int while data_int[i] is
+ * 1; its grad is grad[i], an int while grad_int[i] is 1 and it is at most
+ * 2**53 in size (a writer sets both). Slots [0, capacity) are there now; a
+ * node whose id is past that was made after this call. No node's id is
+ * MG_NO_NODE, nor ever becomes it. */
+typedef struct {
+    double *data;
+    uint8_t *data_int;
+    double *grad;
+    uint8_t *grad_int;
+    int32_t capacity;
+} mg_views;
+void mg_get_views(mg_views *out);
+enum { MG_NO_NODE = 2147483647 };
+
 /* Make the node a leaf holding x, in place (what micrograd's Value.__init__
  * does when called again on a Value): its children are let go, its grad is
  * the int 0, and every parent and every holder of its id sees the new leaf. */
@@ -144,6 +157,10 @@ typedef struct {
 } mg_stats;
 void mg_get_stats(mg_stats *out);
 void mg_set_node_limit(int64_t limit);
+
+/* grad = 0 (the int 0 if is_int, else 0.0) for each node ids[0..n); it
+ * checks every id first: on error nothing changed. */
+int32_t mg_zero_grad(int32_t n, const int32_t *ids, int32_t is_int);
 
 /* Optimizer steps (optim.c), torch.optim's formulas, over the parameter nodes
  * ids[0..n); the state arrays (n doubles each) belong to the caller. A step

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include "ops.h"
 
 /* For the backward pass's steps, inlined where the compiler would rather not
@@ -56,69 +57,73 @@ static ALWAYS_INLINE void pass_on(const Pass *p, int32_t kid, double d, uint8_t 
     p->mark[kid] = p->epoch;
 }
 
-static inline uint8_t is_int(const Node *n)
+/* A forward's result: node id's data is x, an int if is_int. */
+static inline void set_data(int32_t id, double x, uint8_t is_int)
 {
-    return n->ints & NODE_INT;
+    store.data[id] = x;
+    store.dint[id] = is_int;
 }
 
 /* ---- a leaf: data = its constant ---- */
 
-static int leaf_forward(const Node *nodes, Node *n)
+static int leaf_forward(const Node *n, int32_t id)
 {
-    (void)nodes;
-    n->ints = (n->ints & NODE_ARG_INT) ? NODE_INT | NODE_ARG_INT : 0;
-    n->data = n->ints ? n->u.arg + 0.0 : n->u.arg; /* an int has no -0 (x - 0 adds -0.0) */
+    /* an int has no -0 (x - 0 adds -0.0) */
+    set_data(id, n->arg_int ? n->u.arg + 0.0 : n->u.arg, n->arg_int);
     return 0;
 }
 
-static inline void leaf_backward(const Pass *p, const Node *n, double g, uint8_t gi)
+static inline void leaf_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
-    (void)p, (void)n, (void)g, (void)gi; /* no children */
+    (void)p, (void)n, (void)id, (void)g, (void)gi; /* no children */
 }
 
 /* ---- x + y ---- */
 
-static int add_forward(const Node *nodes, Node *n)
+static int add_forward(const Node *n, int32_t id)
 {
-    const Node *x = &nodes[n->first], *y = &nodes[n->u.second];
-    n->data = x->data + y->data;
-    n->ints = is_int(x) & is_int(y) & exact_int(n->data);
+    int32_t x = n->first, y = n->u.second;
+    double r = store.data[x] + store.data[y];
+    set_data(id, r, store.dint[x] & store.dint[y] & exact_int(r));
     return 0;
 }
 
-static ALWAYS_INLINE void add_backward(const Pass *p, const Node *n, double g, uint8_t gi)
+static ALWAYS_INLINE void add_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
+    (void)id;
     pass_on(p, n->first, g, gi);
     pass_on(p, n->u.second, g, gi);
 }
 
 /* ---- x * y ---- */
 
-static int mul_forward(const Node *nodes, Node *n)
+static int mul_forward(const Node *n, int32_t id)
 {
-    const Node *x = &nodes[n->first], *y = &nodes[n->u.second];
-    n->data = x->data * y->data;
-    n->ints = is_int(x) & is_int(y) & exact_int(n->data);
-    if (n->ints) /* an int has no -0: Python's 0 * -1 is 0, and 0 + -0.0 is 0.0 */
-        n->data += 0.0;
+    int32_t x = n->first, y = n->u.second;
+    double r = store.data[x] * store.data[y];
+    uint8_t ints = store.dint[x] & store.dint[y] & exact_int(r);
+    set_data(id, ints ? r + 0.0 : r, ints); /* an int has no -0: Python's 0 * -1 is 0 */
     return 0;
 }
 
-static ALWAYS_INLINE void mul_backward(const Pass *p, const Node *n, double g, uint8_t gi)
+static ALWAYS_INLINE void mul_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
-    const Node *x = &p->nodes[n->first], *y = &p->nodes[n->u.second];
-    pass_on(p, n->first, y->data * g, gi & is_int(y));
-    pass_on(p, n->u.second, x->data * g, gi & is_int(x));
+    int32_t x = n->first, y = n->u.second;
+    (void)id;
+    pass_on(p, x, p->data[y] * g, gi & p->dint[y]);
+    pass_on(p, y, p->data[x] * g, gi & p->dint[x]);
 }
 
 /* ---- x ** k ----
  * A power keeps, beside its node, the exponent and the slope x ** (k - 1),
  * computed by forward while x is at hand: libm's pow is slow and would sit in
  * the middle of the backward pass's chain of dependent adds. Backward uses the
- * slope while data has not been edited since (see Store.edited_from). */
+ * slope while x is the x it was computed from: code may have set x's data since
+ * (from Python, which writes data without a call: see mg_get_views). */
 typedef struct {
     double k; /* first: the node's constant (see Op.extra) */
     double slope;
+    double x; /* the x the slope is for */
 } Power;
 
 /* x ** (k - 1), which the backward of x ** k multiplies by k (pow(x, 1) is x
@@ -126,6 +131,14 @@ typedef struct {
 static double pow_slope(double x, double k)
 {
     return k == 2.0 ? x : pow(x, k - 1.0);
+}
+
+static int same_bits(double a, double b)
+{
+    uint64_t x, y;
+    memcpy(&x, &a, sizeof x);
+    memcpy(&y, &b, sizeof y);
+    return x == y;
 }
 
 static int is_odd_integer(double k)
@@ -192,157 +205,156 @@ static int float_pow(double x, double k, double *out)
     return 0;
 }
 
-static int pow_forward(const Node *nodes, Node *n)
+static int pow_forward(const Node *n, int32_t id)
 {
     Power *power = n->u.extra;
-    const Node *x = &nodes[n->first];
-    double k = power->k;
-    if (k != 0.0) /* for backward, while x is at hand: see Power */
-        power->slope = pow_slope(x->data, k);
-    int err = float_pow(x->data, k, &n->data);
+    double x = store.data[n->first], k = power->k, r = 0.0;
+    if (k != 0.0) { /* for backward, while x is at hand: see Power */
+        power->slope = pow_slope(x, k);
+        power->x = x;
+    }
+    int err = float_pow(x, k, &r);
     /* an int to an int power >= 0 is an int (to a negative one, a float) */
-    int ints = is_int(x) && (n->ints & NODE_ARG_INT) && k >= 0.0 && exact_int(n->data);
-    n->ints = (uint8_t)((n->ints & NODE_ARG_INT) | (ints ? NODE_INT : 0));
+    set_data(id, r, store.dint[n->first] && n->arg_int && k >= 0.0 && exact_int(r));
     return err;
 }
 
-static ALWAYS_INLINE void pow_backward(const Pass *p, const Node *n, double g, uint8_t gi)
+static ALWAYS_INLINE void pow_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
-    int32_t id = (int32_t)(n - p->nodes);
     const Power *power = n->u.extra;
-    const Node *x = &p->nodes[n->first];
-    double k = power->k;
+    double x = p->data[n->first], k = power->k;
+    (void)id;
     if (k == 0.0) { /* x ** 0 is constant: no gradient (not 0 * x ** -1, nan at 0) */
         p->mark[n->first] = p->epoch;
         return;
     }
-    /* forward's slope is for the x of then: the x of now unless data was
-     * edited after this node was made */
-    double slope = p->pos[id] >= p->edited_from ? power->slope : pow_slope(x->data, k);
+    /* forward's slope is for the x of then: the x of now unless x's data was
+     * set since (the bits compared: -0.0 and 0.0 have other slopes) */
+    double slope = same_bits(x, power->x) ? power->slope : pow_slope(x, k);
     /* k * x ** (k - 1) is an int for an int x and an int k >= 1 */
-    uint8_t d_int = gi & is_int(x) & ((n->ints & NODE_ARG_INT) != 0) & (k >= 1.0);
+    uint8_t d_int = gi & p->dint[n->first] & n->arg_int & (k >= 1.0);
     pass_on(p, n->first, (k * slope) * g, d_int);
 }
 
 /* ---- relu ---- */
 
-static int relu_forward(const Node *nodes, Node *n)
+static int relu_forward(const Node *n, int32_t id)
 {
-    const Node *x = &nodes[n->first];
+    double x = store.data[n->first];
     /* micrograd's `0 if x < 0 else x`: nan and -0.0 pass through, and a
      * negative number gives the int 0 */
-    n->data = x->data < 0.0 ? 0.0 : x->data;
-    n->ints = x->data < 0.0 ? NODE_INT : is_int(x);
+    set_data(id, x < 0.0 ? 0.0 : x, x < 0.0 ? 1 : store.dint[n->first]);
     return 0;
 }
 
-static ALWAYS_INLINE void relu_backward(const Pass *p, const Node *n, double g, uint8_t gi)
+static ALWAYS_INLINE void relu_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
-    pass_on(p, n->first, (double)(n->data > 0.0) * g, gi); /* micrograd: a bool times g */
+    pass_on(p, n->first, (double)(p->data[id] > 0.0) * g, gi); /* micrograd: a bool times g */
 }
 
 /* ---- tanh ---- */
 
-static int tanh_forward(const Node *nodes, Node *n)
+static int tanh_forward(const Node *n, int32_t id)
 {
-    n->data = tanh(nodes[n->first].data);
+    set_data(id, tanh(store.data[n->first]), 0);
     return 0;
 }
 
-static ALWAYS_INLINE void tanh_backward(const Pass *p, const Node *n, double g, uint8_t gi)
+static ALWAYS_INLINE void tanh_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
+    double t = p->data[id];
     (void)gi;
-    pass_on(p, n->first, (1.0 - n->data * n->data) * g, 0);
+    pass_on(p, n->first, (1.0 - t * t) * g, 0);
 }
 
 /* ---- exp ---- */
 
-static int exp_forward(const Node *nodes, Node *n)
+static int exp_forward(const Node *n, int32_t id)
 {
-    double x = nodes[n->first].data;
+    double x = store.data[n->first];
     double r = exp(x);
     if (isinf(r) && isfinite(x))
         return MG_ERANGE;
-    n->data = r;
+    set_data(id, r, 0);
     return 0;
 }
 
-static ALWAYS_INLINE void exp_backward(const Pass *p, const Node *n, double g, uint8_t gi)
+static ALWAYS_INLINE void exp_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     /* out.data * out.grad: an int only if code set data to one */
-    pass_on(p, n->first, n->data * g, gi & is_int(n));
+    pass_on(p, n->first, p->data[id] * g, gi & p->dint[id]);
 }
 
 /* ---- log ---- */
 
-static int log_forward(const Node *nodes, Node *n)
+static int log_forward(const Node *n, int32_t id)
 {
-    double x = nodes[n->first].data;
+    double x = store.data[n->first];
     if (x <= 0.0) /* also -inf; nan passes through as nan */
         return MG_EDOMAIN;
-    n->data = log(x);
+    set_data(id, log(x), 0);
     return 0;
 }
 
-static ALWAYS_INLINE void log_backward(const Pass *p, const Node *n, double g, uint8_t gi)
+static ALWAYS_INLINE void log_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
-    (void)gi;
-    pass_on(p, n->first, g / p->nodes[n->first].data, 0);
+    (void)id, (void)gi;
+    pass_on(p, n->first, g / p->data[n->first], 0);
 }
 
 /* ---- sigmoid ---- */
 
 /* Written so that exp never overflows: exp of a non-positive number only. */
-static int sigmoid_forward(const Node *nodes, Node *n)
+static int sigmoid_forward(const Node *n, int32_t id)
 {
-    double x = nodes[n->first].data;
+    double x = store.data[n->first];
     if (x >= 0.0) {
-        n->data = 1.0 / (1.0 + exp(-x));
+        set_data(id, 1.0 / (1.0 + exp(-x)), 0);
     } else {
         double z = exp(x);
-        n->data = z / (1.0 + z);
+        set_data(id, z / (1.0 + z), 0);
     }
     return 0;
 }
 
-static ALWAYS_INLINE void sigmoid_backward(const Pass *p, const Node *n, double g, uint8_t gi)
+static ALWAYS_INLINE void sigmoid_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
+    double s = p->data[id];
     (void)gi;
-    pass_on(p, n->first, (n->data * (1.0 - n->data)) * g, 0);
+    pass_on(p, n->first, (s * (1.0 - s)) * g, 0);
 }
 
 /* ---- a fused neuron: act(b + w0*x0 + w1*x1 + ...), one node per neuron of a layer ----
  * Kids are x[0..m), w[0..m), b with m = (first - 1) / 2. The sum runs in
  * micrograd's order, so data is bit-identical to the unfused graph. */
 
-static int neuron_forward(const Node *nodes, Node *n)
+static int neuron_forward(const Node *n, int32_t id)
 {
     const int32_t *k = n->u.list;
+    const double *data = store.data;
+    const uint8_t *dint = store.dint;
     int32_t m = (n->first - 1) / 2;
-    const Node *b = &nodes[k[2 * m]];
-    double act = b->data;
-    uint8_t ints = is_int(b);
+    double act = data[k[2 * m]];
+    uint8_t ints = dint[k[2 * m]];
     for (int32_t i = 0; i < m; i++) {
-        const Node *w = &nodes[k[m + i]], *x = &nodes[k[i]];
-        act = act + w->data * x->data;
-        ints &= is_int(w) & is_int(x);
+        act = act + data[k[m + i]] * data[k[i]];
+        ints &= dint[k[m + i]] & dint[k[i]];
     }
     int relu = n->op == OP_NEURON_RELU && act < 0.0;
-    n->data = relu ? 0.0 : act;
-    n->ints = relu ? NODE_INT : ints & exact_int(act);
+    set_data(id, relu ? 0.0 : act, relu ? 1 : ints & exact_int(act));
     return 0;
 }
 
-static ALWAYS_INLINE void neuron_backward(const Pass *p, const Node *n, double g, uint8_t gi)
+static ALWAYS_INLINE void neuron_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     const int32_t *k = n->u.list;
     int32_t m = (n->first - 1) / 2;
     if (n->op == OP_NEURON_RELU)
-        g = (double)(n->data > 0.0) * g;
+        g = (double)(p->data[id] > 0.0) * g;
     for (int32_t i = 0; i < m; i++) {
-        const Node *w = &p->nodes[k[m + i]], *x = &p->nodes[k[i]];
-        pass_on(p, k[m + i], x->data * g, gi & is_int(x));
-        pass_on(p, k[i], w->data * g, gi & is_int(w));
+        int32_t w = k[m + i], x = k[i];
+        pass_on(p, w, p->data[x] * g, gi & p->dint[x]);
+        pass_on(p, x, p->data[w] * g, gi & p->dint[w]);
     }
     pass_on(p, k[2 * m], g, gi);
 }
@@ -352,9 +364,9 @@ static ALWAYS_INLINE void neuron_backward(const Pass *p, const Node *n, double g
  * stops at it and hands it back (see mg_backward). Its own backward does
  * nothing, as micrograd's `_backward` does until code assigns one. */
 
-static inline void custom_backward(const Pass *p, const Node *n, double g, uint8_t gi)
+static inline void custom_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
-    (void)p, (void)n, (void)g, (void)gi;
+    (void)p, (void)n, (void)id, (void)g, (void)gi;
 }
 
 /* The chain mg_expand makes of a neuron with m inputs, in micrograd's order:
@@ -385,18 +397,18 @@ static int32_t expand_neuron(int32_t id)
     }
     n = &store.nodes[id]; /* (the store may have moved) */
     const int32_t *k = n->u.list;
-    double g = relu ? (double)(n->data > 0.0) * store.grad[id] : store.grad[id];
+    double g = relu ? (double)(store.data[id] > 0.0) * store.grad[id] : store.grad[id];
     int32_t sum = k[2 * m];
     for (int32_t j = 0; j < count; j++) {
         Node *c = &store.nodes[made[j]];
         if (j % 2 == 0) { /* w_i * x_i */
             c->first = k[m + j / 2];
             c->u.second = k[j / 2];
-            mul_forward(store.nodes, c);
+            mul_forward(c, made[j]);
         } else {
             c->first = sum;
             c->u.second = made[j - 1];
-            add_forward(store.nodes, c);
+            add_forward(c, made[j]);
             sum = made[j];
         }
         node_hold_kids(c);
@@ -485,22 +497,22 @@ _Static_assert((int)OP_COUNT < (int)FREE_SLOT, "too many op kinds for Node.op");
  * pass over benchmarks.worker's 200k-op graph: 15.3 M instructions without
  * this, 13.8 M with it). Without forcing, gcc inlined none of the steps, and
  * the pass took 26.6 M. Returns 1 at a custom node: its step is the caller's. */
-static ALWAYS_INLINE int visit(const Pass *table_pass, const Pass *p, const Node *n, double g,
-                               uint8_t gi)
+static ALWAYS_INLINE int visit(const Pass *table_pass, const Pass *p, const Node *n, int32_t id,
+                               double g, uint8_t gi)
 {
     switch (n->op) {
-    case OP_ADD: add_backward(p, n, g, gi); break;
-    case OP_MUL: mul_backward(p, n, g, gi); break;
-    case OP_POW: pow_backward(p, n, g, gi); break;
-    case OP_RELU: relu_backward(p, n, g, gi); break;
-    case OP_TANH: tanh_backward(p, n, g, gi); break;
-    case OP_EXP: exp_backward(p, n, g, gi); break;
-    case OP_LOG: log_backward(p, n, g, gi); break;
-    case OP_SIGMOID: sigmoid_backward(p, n, g, gi); break;
+    case OP_ADD: add_backward(p, n, id, g, gi); break;
+    case OP_MUL: mul_backward(p, n, id, g, gi); break;
+    case OP_POW: pow_backward(p, n, id, g, gi); break;
+    case OP_RELU: relu_backward(p, n, id, g, gi); break;
+    case OP_TANH: tanh_backward(p, n, id, g, gi); break;
+    case OP_EXP: exp_backward(p, n, id, g, gi); break;
+    case OP_LOG: log_backward(p, n, id, g, gi); break;
+    case OP_SIGMOID: sigmoid_backward(p, n, id, g, gi); break;
     case OP_NEURON:
-    case OP_NEURON_RELU: neuron_backward(p, n, g, gi); break;
+    case OP_NEURON_RELU: neuron_backward(p, n, id, g, gi); break;
     case OP_CUSTOM: return 1;
-    default: OPS[n->op].backward(table_pass, n, g, gi);
+    default: OPS[n->op].backward(table_pass, n, id, g, gi);
     }
     return 0;
 }
@@ -519,7 +531,7 @@ int32_t backward_visit(const Pass *pass, const int32_t *order, int32_t last)
         if (n->op == OP_LEAF) /* (a third of a graph's nodes, or more: no step) */
             continue;
         double g = p->grad[id];
-        if (p->gint[id] ? visit(pass, p, n, g, 1) : visit(pass, p, n, g, 0))
+        if (p->gint[id] ? visit(pass, p, n, id, g, 1) : visit(pass, p, n, id, g, 0))
             return i; /* a custom node: the caller's to run */
     }
     return -1;
@@ -565,8 +577,8 @@ static int32_t make(int32_t kind, int32_t a, int32_t b, double arg, int arg_int)
         *(double *)n->u.extra = arg;
     else
         n->u.arg = arg;
-    n->ints = arg_int ? NODE_ARG_INT : 0;
-    int err = op->forward(store.nodes, n);
+    n->arg_int = arg_int != 0;
+    int err = op->forward(n, id);
     if (err) {
         put_back(id);
         return err;
@@ -633,13 +645,32 @@ int32_t mg_layer(int32_t nin, const int32_t *x, int32_t nout, const int32_t *w,
             k[nin + i] = w[(int64_t)made * nin + i];
         }
         k[2 * nin] = b[made];
-        neuron_forward(store.nodes, n);
+        neuron_forward(n, id);
         node_hold_kids(n);
         out[made] = id;
     }
     if (err) /* all or nothing */
         for (int32_t j = 0; j < made; j++)
             node_drop(out[j]);
+    store_unlock();
+    return err;
+}
+
+int32_t mg_leaves(int32_t n, const double *x, int32_t *out)
+{
+    if (n < 0)
+        return MG_EINVAL;
+    store_lock();
+    int32_t made = 0, err = 0;
+    for (; made < n; made++) {
+        out[made] = make(OP_LEAF, -1, -1, x[made], 0);
+        if (out[made] < 0) {
+            err = out[made];
+            break;
+        }
+    }
+    for (int32_t j = 0; err && j < made; j++) /* all or nothing */
+        node_drop(out[j]);
     store_unlock();
     return err;
 }
@@ -653,11 +684,10 @@ int32_t mg_set_leaf(int32_t id, double x, int32_t is_int)
         Node *n = &store.nodes[id];
         n->op = n->layout = OP_LEAF;
         n->u.arg = x;
-        n->ints = is_int ? NODE_ARG_INT : 0;
-        leaf_forward(store.nodes, n);
+        n->arg_int = is_int != 0;
+        leaf_forward(n, id);
         store.grad[id] = 0.0;
         store.gint[id] = 1;
-        data_edited(); /* parents made before may have seen other data */
         err = 0;
     }
     store_unlock();
@@ -673,7 +703,7 @@ int32_t mg_node_info(int32_t id, mg_info *out)
         out->kind = n->op;
         out->nkids = node_nkids(n);
         out->arg = OPS[n->layout].extra ? *(const double *)n->u.extra : 0.0; /* see Op.extra */
-        out->arg_int = (n->ints & NODE_ARG_INT) != 0;
+        out->arg_int = n->arg_int;
         err = 0;
     }
     store_unlock();
@@ -702,7 +732,6 @@ static int32_t make_custom(int32_t id, const int32_t *kids, int32_t nkids)
     store.extra_bytes += (int64_t)nkids * (int64_t)sizeof(int32_t);
     store.grad[id] = 0.0;
     store.gint[id] = 1;
-    data_edited();
     return id;
 }
 
@@ -726,8 +755,7 @@ int32_t mg_custom(int32_t id, const int32_t *kids, int32_t nkids, double x, int3
             n->u.list[j] = kids[j];
         if (id < 0)
             node_hold_kids(n);
-        n->data = x;
-        n->ints = is_int ? NODE_INT : 0;
+        set_data(made, x, is_int != 0);
     }
     store_unlock();
     return made;
@@ -755,7 +783,7 @@ int32_t mg_node_backward(int32_t id)
          * stopped at a custom node has left to visit) */
         const Pass p = store_pass(store.epoch);
         const Node *n = &store.nodes[id];
-        OPS[n->layout].backward(&p, n, store.grad[id], store.gint[id]);
+        OPS[n->layout].backward(&p, n, id, store.grad[id], store.gint[id]);
     }
     store_unlock();
     return err;

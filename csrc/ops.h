@@ -8,32 +8,31 @@
 #include "store.h"
 
 /* What every op's backward needs: the nodes (read only), the grads it adds
- * to, the marks that say which nodes the root reaches, and the tape positions
- * that tell whether what forward kept for backward still holds (see
- * Store.edited_from). */
+ * to, and the marks that say which nodes the root reaches. */
 typedef struct {
     const Node *nodes;
+    const double *data;
+    const uint8_t *dint;
     double *grad;
     uint8_t *gint;
     uint16_t *mark;
     uint16_t epoch;
-    const int32_t *pos;
-    int32_t edited_from;
 } Pass;
 
 /* The pass over the store as it is now, with marks of the given epoch. */
 static inline Pass store_pass(uint16_t epoch)
 {
-    Pass p = { store.nodes, store.grad, store.gint, store.mark, epoch, store.pos, store.edited_from };
+    Pass p = { store.nodes, store.data, store.dint, store.grad, store.gint, store.mark, epoch };
     return p;
 }
 
-/* An op's forward computes n->data from its children (and constant), and
- * whether it is an int (n->ints), or returns an MG_E* code; its backward adds
- * g (n's grad; gi: 1 if that is an int) times the local derivative into the
- * children's grads, saying whether each part added is an int. */
-typedef int (*forward_fn)(const Node *nodes, Node *n);
-typedef void (*backward_fn)(const Pass *p, const Node *n, double g, uint8_t gi);
+/* An op's forward computes node id's data (n is its node) from its children
+ * (and constant), and whether it is an int (Store.data, dint), or returns an
+ * MG_E* code; its backward adds g (n's grad; gi: 1 if that is an int) times
+ * the local derivative into the children's grads, saying whether each part
+ * added is an int. */
+typedef int (*forward_fn)(const Node *n, int32_t id);
+typedef void (*backward_fn)(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi);
 
 typedef struct {
     const char *name;      /* mg_op_desc's */

@@ -4,6 +4,9 @@
  * A node is referenced by the Python Values that stand for it and by the
  * parent nodes built from it. When the count reaches zero the slot goes back
  * on the free list, so a training loop runs in bounded memory. */
+#if !defined(_WIN32) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE /* glibc under -std=c11: mmap's MAP_ANONYMOUS and MAP_NORESERVE */
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include "ops.h"
@@ -47,18 +50,92 @@ enum {
     GROWTH_DIVISOR = 8   /* above it, by capacity / GROWTH_DIVISOR */
 };
 
+/* ---- memory that never moves ----
+ * Python reads and writes data and grads in the store's arrays directly, with
+ * no call and no lock (mg_get_views), while other threads may be making nodes:
+ * so the arrays it reads (the nodes, the grads and their int flags) never move.
+ * Address space for the most slots there can be is reserved once, and the store
+ * grows by committing more of it. (Where that much cannot be reserved, less is,
+ * and the store stops there.) The arrays only C reads grow by realloc. */
+#define REGION_ALIGN ((size_t)1 << 16) /* Windows reserves in 64 KiB steps; no page is larger */
+
+static size_t align_up(size_t bytes, size_t to)
+{
+    return (bytes + to - 1) / to * to;
+}
+
+#ifdef _WIN32
+static void *reserve(size_t bytes)
+{
+    return VirtualAlloc(NULL, bytes, MEM_RESERVE, PAGE_NOACCESS);
+}
+
+static int commit(void *base, size_t bytes)
+{
+    return VirtualAlloc(base, bytes, MEM_COMMIT, PAGE_READWRITE) != NULL;
+}
+#else
+#include <sys/mman.h>
+#ifndef MAP_ANONYMOUS
+#define MAP_ANONYMOUS MAP_ANON
+#endif
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0
+#endif
+static void *reserve(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static int commit(void *base, size_t bytes)
+{
+    return mprotect(base, bytes, PROT_READ | PROT_WRITE) == 0;
+}
+#endif
+
+/* The arrays in reserved memory (data, dint, grad, gint): each slot's bytes in
+ * each, and where each starts. */
+enum { FIXED = 4 };
+static const size_t FIXED_SIZES[FIXED] = { sizeof(double), sizeof(uint8_t), sizeof(double), sizeof(uint8_t) };
+static char *fixed[FIXED];
+static int32_t max_slots; /* what was reserved */
+
+/* Reserve room for the most slots (below MG_NO_NODE, which is never a node's id):
+ * the most there can be, or as many as the address space allows. */
+static int reserve_fixed(void)
+{
+    for (size_t slots = (size_t)1 << 31; slots >= REGION_ALIGN; slots /= 4) {
+        size_t n = slots - REGION_ALIGN, total = 0;
+        for (int i = 0; i < FIXED; i++)
+            total += align_up(n * FIXED_SIZES[i], REGION_ALIGN);
+        char *base = reserve(total);
+        if (!base)
+            continue;
+        for (int i = 0; i < FIXED; i++) {
+            fixed[i] = base;
+            base += align_up(n * FIXED_SIZES[i], REGION_ALIGN);
+        }
+        max_slots = (int32_t)n;
+        return 0;
+    }
+    return MG_ENOMEM;
+}
+
 /* More slots, and every per-slot array with them. */
 static int grow(void)
 {
-    if (store.capacity == INT32_MAX)
+    if (!max_slots && reserve_fixed() != 0)
+        return MG_ENOMEM;
+    if (store.capacity == max_slots)
         return MG_ENOMEM;
     /* By an eighth: the store then never holds more than 1/8 slack (realloc of
      * a large block moves pages, not bytes, so small steps are cheap); a small
      * store by a fixed step, so that it does not grow a few slots at a time. */
     int64_t cap = (int64_t)store.capacity
                 + (store.capacity < SMALL_STORE ? SMALL_STEP : store.capacity / GROWTH_DIVISOR);
-    if (cap > INT32_MAX)
-        cap = INT32_MAX;
+    if (cap > max_slots)
+        cap = max_slots;
     /* Nodes last: a failure before them leaves the arrays larger than needed,
      * never smaller than the nodes. */
     int32_t **arrays[] = { &store.refs, &store.pos, &store.tape, &store.todo };
@@ -68,18 +145,17 @@ static int grow(void)
             return MG_ENOMEM;
         *arrays[i] = a;
     }
-    double *grad = realloc(store.grad, (size_t)cap * sizeof(double));
-    if (!grad)
-        return MG_ENOMEM;
-    store.grad = grad;
-    uint8_t *gint = realloc(store.gint, (size_t)cap);
-    if (!gint)
-        return MG_ENOMEM;
-    store.gint = gint;
     uint16_t *mark = realloc(store.mark, (size_t)cap * sizeof(uint16_t));
     if (!mark)
         return MG_ENOMEM;
     store.mark = mark;
+    for (int i = 0; i < FIXED; i++) /* (committing more never moves or changes what is there) */
+        if (!commit(fixed[i], align_up((size_t)cap * FIXED_SIZES[i], REGION_ALIGN)))
+            return MG_ENOMEM;
+    store.data = (double *)fixed[0];
+    store.dint = (uint8_t *)fixed[1];
+    store.grad = (double *)fixed[2];
+    store.gint = (uint8_t *)fixed[3];
     Node *nodes = realloc(store.nodes, (size_t)cap * sizeof(Node));
     if (!nodes)
         return MG_ENOMEM;
@@ -90,18 +166,14 @@ static int grow(void)
 
 void tape_compact(void)
 {
-    int32_t kept = 0, edited_from = store.edited_from;
+    int32_t kept = 0;
     for (int32_t i = 0; i < store.tape_len; i++) {
-        if (i == edited_from)
-            store.edited_from = kept;
         int32_t id = store.tape[i];
         if (store.nodes[id].op != FREE_SLOT) {
             store.pos[id] = kept;
             store.tape[kept++] = id;
         }
     }
-    if (edited_from >= store.tape_len)
-        store.edited_from = kept;
     store.tape_len = kept;
     while (store.pending_head >= 0) {
         int32_t id = store.pending_head;
@@ -125,8 +197,6 @@ void tape_move_before(int32_t id, int32_t count)
         store.tape[at + i] = moved[i];
         store.pos[moved[i]] = at + i;
     }
-    if (store.edited_from > at) /* the same nodes stay on each side of the last edit */
-        store.edited_from += count;
 }
 
 void tape_drop(int32_t id)
@@ -190,11 +260,10 @@ int32_t node_new(int32_t kind, int32_t nkids)
         return MG_ENOMEM;
     }
     Node *n = &store.nodes[id];
-    n->data = 0.0;
     n->u.arg = 0.0;
     n->first = -1;
     n->nkids = (uint8_t)nkids;
-    n->ints = 0;
+    n->arg_int = 0;
     n->layout = (uint8_t)kind;
     if (op->kids_in_list) {
         n->u.list = block;
@@ -205,6 +274,8 @@ int32_t node_new(int32_t kind, int32_t nkids)
     }
     store.extra_bytes += (int64_t)extra;
     n->op = (uint8_t)kind;
+    store.data[id] = 0.0;
+    store.dint[id] = 0;
     store.grad[id] = 0.0;
     store.gint[id] = 1; /* micrograd's grad starts as the int 0 */
     store.mark[id] = 0;
@@ -288,66 +359,6 @@ void mg_release(const int32_t *ids, int32_t n)
     store_unlock();
 }
 
-double mg_data(int32_t id)
-{
-    store_lock();
-    double x = node_is_live(id) ? store.nodes[id].data : nan("");
-    store_unlock();
-    return x;
-}
-
-double mg_grad(int32_t id)
-{
-    store_lock();
-    double x = node_is_live(id) ? store.grad[id] : nan("");
-    store_unlock();
-    return x;
-}
-
-void data_edited(void)
-{
-    store.edited_from = store.tape_len;
-}
-
-int32_t mg_ints(int32_t id)
-{
-    store_lock();
-    int32_t flags = MG_ENODE;
-    if (node_is_live(id))
-        /* (the pass adds ints without checking they stay exact: here they are) */
-        flags = ((store.nodes[id].ints & NODE_INT) ? MG_DATA_INT : 0)
-              | (store.gint[id] && fabs(store.grad[id]) <= EXACT_INTS ? MG_GRAD_INT : 0);
-    store_unlock();
-    return flags;
-}
-
-int32_t mg_set_data(int32_t id, double x, int32_t is_int)
-{
-    store_lock();
-    int32_t err = MG_ENODE;
-    if (node_is_live(id)) {
-        store.nodes[id].data = x;
-        store.nodes[id].ints = is_int ? NODE_INT : 0;
-        data_edited();
-        err = 0;
-    }
-    store_unlock();
-    return err;
-}
-
-int32_t mg_set_grad(int32_t id, double x, int32_t is_int)
-{
-    store_lock();
-    int32_t err = MG_ENODE;
-    if (node_is_live(id)) {
-        store.grad[id] = x;
-        store.gint[id] = is_int != 0;
-        err = 0;
-    }
-    store_unlock();
-    return err;
-}
-
 int32_t mg_holders(int32_t id)
 {
     store_lock();
@@ -378,10 +389,23 @@ void mg_get_stats(mg_stats *out)
     out->live_nodes = store.live;
     out->capacity_nodes = store.capacity;
     out->node_limit = store.node_limit;
-    out->bytes = (int64_t)store.capacity * (int64_t)(sizeof(Node) + sizeof(double) + sizeof(uint8_t) + sizeof(uint16_t)
-                                                          + 4 * sizeof(int32_t))
+    out->bytes = (int64_t)store.capacity * (int64_t)(sizeof(Node) + 2 * sizeof(double) + 2 * sizeof(uint8_t)
+                                                     + sizeof(uint16_t) + 4 * sizeof(int32_t))
                + store.extra_bytes;
     out->made = store.made;
+    store_unlock();
+}
+
+void mg_get_views(mg_views *out)
+{
+    store_lock();
+    if (store.capacity == 0)
+        grow(); /* (if that fails there are no nodes to read) */
+    out->data = store.data;
+    out->data_int = store.dint;
+    out->grad = store.grad;
+    out->grad_int = store.gint;
+    out->capacity = store.capacity;
     store_unlock();
 }
 

@@ -8,13 +8,14 @@
 #include <stdint.h>
 #include "micrograd.h"
 
-/* What a node is: 24 bytes. Its grad and its backward mark are in arrays of
+/* What a node is: 16 bytes. Its data, grad and backward mark are in arrays of
  * their own, and so is what only making and freeing nodes need (reference
  * counts, tape positions): the backward pass streams through every node of a
- * big graph and is mostly bound by memory traffic, and this way it only reads
- * the nodes, and writes (and so writes back to memory) 11 bytes a node. */
+ * big graph and is mostly bound by memory traffic, and this way it reads the
+ * nodes and their children's data, and writes (and so writes back to memory)
+ * 11 bytes a node. (And Python reads and writes data and grads in place: see
+ * mg_get_views.) */
 typedef struct {
-    double data;
     union {
         double arg;      /* a leaf: its first data */
         int32_t second;  /* x + y, x * y: the second child */
@@ -25,7 +26,8 @@ typedef struct {
                           * a free slot: the next free slot */
     uint8_t op;          /* the node's kind (its entry in ops.c's table), or FREE_SLOT */
     uint8_t nkids;       /* 0, 1, 2, or KIDS_IN_LIST */
-    uint8_t ints;        /* NODE_INT, NODE_ARG_INT: micrograd keeps ints as ints */
+    uint8_t arg_int;     /* 1 if the constant (a leaf's first data, a power's exponent) was an
+                          * int: micrograd keeps ints as ints */
     uint8_t layout;      /* the kind whose storage (u, first) the node has: op, except for a
                           * node made by an op whose backward was then given to the caller
                           * (mg_set_custom), which keeps what that op made */
@@ -36,13 +38,8 @@ enum {
     FREE_SLOT = 255      /* the kind of an unused slot */
 };
 
-/* Node.ints. Python's int arithmetic is exact, a double's only below 2**53:
- * a result is an int while its operands are and it is exact. */
-enum {
-    NODE_INT = 1,        /* data is an int (a Python int for the facade) */
-    NODE_ARG_INT = 2     /* the constant (a leaf's data, a power's exponent) was an int */
-};
-
+/* Python's int arithmetic is exact, a double's only below 2**53: a result is
+ * an int (Store.dint) while its operands are and it is exact. */
 #define EXACT_INTS 9007199254740992.0 /* 2**53: doubles hold every int up to it */
 
 /* Whether an op's result x, computed from exact ints, is still exact: below
@@ -54,6 +51,8 @@ static inline uint8_t exact_int(double x)
 
 typedef struct {
     Node *nodes;
+    double *data;        /* per slot: the node's data */
+    uint8_t *dint;       /* per slot: 1 while the data is an int */
     double *grad;        /* per slot: the node's grad */
     uint8_t *gint;       /* per slot: 1 while the grad is an int (every part added to it was) */
     uint16_t *mark;      /* per slot: == epoch once backward has found the node */
@@ -78,8 +77,6 @@ typedef struct {
      * backward need not walk past it (see tape_drop). */
     int32_t *tape;
     int32_t tape_len;
-    int32_t edited_from; /* data was last edited (mg_set_data, the optimizers) when the tape
-                          * was this long: nodes made before may have seen other data */
     int32_t *todo;       /* worklist: nodes to free, or backward's nodes to visit */
     int32_t passes_open; /* backward passes stopped at a custom node (mg_pass): while any is,
                           * the tape is not compacted, so no slot a pass lists is reused */
@@ -119,8 +116,6 @@ void tape_move_before(int32_t id, int32_t count);
  * (mg_set_custom). */
 void tape_drop(int32_t id);
 void tape_put_first(int32_t id);
-/* Someone is changing nodes' data. */
-void data_edited(void);
 
 static inline int32_t node_nkids(const Node *n)
 {

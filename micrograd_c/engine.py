@@ -17,9 +17,29 @@ from ._core import ffi as _ffi, lib
 from ._numbers import as_float
 
 _mg_op, _mg_custom = lib.mg_op, lib.mg_custom
-_mg_data, _mg_grad, _mg_ints = lib.mg_data, lib.mg_grad, lib.mg_ints
-_mg_set_data, _mg_set_grad = lib.mg_set_data, lib.mg_set_grad
-_DATA_INT, _GRAD_INT = lib.MG_DATA_INT, lib.MG_GRAD_INT
+_NO_NODE = lib.MG_NO_NODE  # a released Value's `_i`: no node's id, and past every view's end
+
+
+def _views():
+    """Views of the C store's data and grad arrays, and of their int flags, as they are now
+    (mg_get_views): the arrays never move, so a view stays valid; the store may grow past it."""
+    v = _ffi.new("mg_views *")
+    lib.mg_get_views(v)
+    n = v.capacity
+    return tuple(memoryview(_ffi.buffer(at, size * n)).cast(fmt) for at, size, fmt in
+                 ((v.data, 8, "d"), (v.data_int, 1, "B"), (v.grad, 8, "d"), (v.grad_int, 1, "B")))
+
+
+# Node i's data is _datas[i], an int if _data_ints[i]; its grad _grads[i], an int if _grad_ints[i]
+_datas, _data_ints, _grads, _grad_ints = _views()
+
+
+def _see_node(i):
+    """Take the views again, after an index past their end; raise if i is still not in them."""
+    global _datas, _data_ints, _grads, _grad_ints
+    _datas, _data_ints, _grads, _grad_ints = _views()
+    if not 0 <= i < len(_grads):
+        _raise(lib.MG_ENODE)
 
 
 def _op_table():
@@ -98,6 +118,7 @@ def _const(x):
 # micrograd keeps ints as ints; the C core does too, for those a double holds exactly
 _ARG_INT = lib.MG_ARG_INT
 _EXACT = 2**53
+_EXACT_FLOAT = 2.0**53  # (a float compares faster with a float)
 
 
 def _int_flag(x):
@@ -159,7 +180,7 @@ class Value:
     def __del__(self):
         try:
             i = self._i
-            self._i = -1  # released, in the same step as read: a second call queues -1, a no-op
+            self._i = _NO_NODE  # released, in the same step as read: a second call queues no node
             if _parked and i in _parked and _keep(self, i):
                 return
             if _refs(self) > _DYING_REFS:
@@ -315,42 +336,65 @@ class Value:
             _retry(err, lib.mg_node_backward, self._i)
 
     # ---- data and grad live in the C store ----
-    # Each is a double there, and an int here where micrograd's would be (mg_ints says which).
+    # Each is a double there, and an int here where micrograd's would be (a flag says which).
+    # They are read and written in views of the store's arrays, without a C call (see _views).
     @property
     def data(self):
-        x = _mg_data(self._i)
-        if x.is_integer():
-            return int(x) if _mg_ints(self._i) & _DATA_INT else x
-        if x != x and not _has_node(self):  # nan: the data, or no node to read it from
-            _raise(lib.MG_ENODE)
+        i = self._i
+        try:
+            x = _datas[i]
+        except IndexError:  # a node newer than the views (or none)
+            _see_node(i)
+            x = _datas[i]
+        if x.is_integer() and _data_ints[i]:
+            return int(x)
         return x
 
     @data.setter
     def data(self, x):
         if type(x) is float:
-            err = _mg_set_data(self._i, x, 0)
+            flag = 0
+        elif type(x) is int and -_EXACT <= x <= _EXACT:  # zero_grad's `p.grad = 0`
+            flag, x = 1, float(x)
         else:
-            err = _mg_set_data(self._i, _number(x, "data"), _int_flag(x))
-        if err:
-            _raise(err)
+            flag = 1 if _int_flag(x) else 0
+            x = _number(x, "data")
+        i = self._i
+        try:
+            _datas[i] = x
+        except IndexError:
+            _see_node(i)
+            _datas[i] = x
+        _data_ints[i] = flag
 
     @property
     def grad(self):
-        x = _mg_grad(self._i)
-        if x.is_integer():
-            return int(x) if _mg_ints(self._i) & _GRAD_INT else x
-        if x != x and not _has_node(self):
-            _raise(lib.MG_ENODE)
-        return x
+        i = self._i
+        try:
+            g = _grads[i]
+        except IndexError:
+            _see_node(i)
+            g = _grads[i]
+        if g.is_integer() and _grad_ints[i] and -_EXACT_FLOAT <= g <= _EXACT_FLOAT:
+            return int(g)
+        return g
 
     @grad.setter
     def grad(self, x):
         if type(x) is float:
-            err = _mg_set_grad(self._i, x, 0)
+            flag = 0
+        elif type(x) is int and -_EXACT <= x <= _EXACT:  # zero_grad's `p.grad = 0`
+            flag, x = 1, float(x)
         else:
-            err = _mg_set_grad(self._i, _number(x, "grad"), _int_flag(x))
-        if err:
-            _raise(err)
+            flag = 1 if _int_flag(x) else 0
+            x = _number(x, "grad")
+        i = self._i
+        try:
+            _grads[i] = x
+        except IndexError:
+            _see_node(i)
+            _grads[i] = x
+        _grad_ints[i] = flag
 
     # ---- what graph-drawing code written for micrograd reads ----
     @property
@@ -476,8 +520,8 @@ def _find_values():
             # type(), not isinstance(): that would read some objects' __class__ properties
             # (torch has deprecated ones that warn)
             if issubclass(type(o), Value):
-                i = getattr(o, "_i", -1)
-                if i >= 0:
+                i = getattr(o, "_i", _NO_NODE)
+                if i != _NO_NODE:
                     ref = _by_node.get(i)
                     found[i] = ref if ref is not None and ref() is o else _weakref(o)
     _by_node, _by_node_made, _by_node_collections = found, made, collections
@@ -507,7 +551,7 @@ def _values_of(ids):
 def _has_node(v):
     """Whether v's node is still its own (not released, nor never made)."""
     try:
-        return v._i >= 0
+        return v._i != _NO_NODE
     except AttributeError:
         return False
 
@@ -521,7 +565,7 @@ def _has_node(v):
 # - taking the batch is one assignment with nothing in between that can run Python code (the
 #   new list is made first: making a list may start the collector);
 # - each id is queued once: __del__ marks its Value released (a second call by hand queues
-#   -1, which releases nothing), and a Value something else still refers to (a cycle the
+#   no node, which releases nothing), and a Value something else still refers to (a cycle the
 #   collector is freeing may put it back in use) is released only when it is freed.
 # A KeyboardInterrupt can still lose ids, never more than it interrupts: a batch it lands in
 # between taking and releasing. (It can also strand a node anywhere a C call has made one and

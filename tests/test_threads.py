@@ -227,3 +227,33 @@ def test_interpreter_exit_with_live_values_and_running_threads():
         r = subprocess.run([sys.executable, "-c", EXIT_WITH_THREADS_RUNNING, delay],
                            capture_output=True, text=True, timeout=120, env=SAME_PACKAGE)
         assert (r.returncode, r.stdout, r.stderr) == (0, "main thread done True\n", ""), delay
+
+
+def test_data_and_grads_read_and_written_while_another_thread_grows_the_store(busy_switching):
+    # Python reads and writes data and grads in place, in views of the store's arrays; a
+    # thread making nodes meanwhile grows the store under them: what each reads is what it
+    # wrote, and the new nodes are right too.
+    mine = [Value(float(i)) for i in range(100)]
+    stop, built = threading.Event(), []
+
+    def grow():
+        x, chains = Value(0.5), []
+        while not stop.is_set() and len(chains) < 40:
+            y = x
+            for _ in range(5000):
+                y = y + 1.0
+            chains.append(y)
+        built.append([c.data for c in chains])
+
+    t = threading.Thread(target=grow)
+    t.start()
+    rounds = 0
+    while t.is_alive() or rounds < 10:
+        for i, v in enumerate(mine):
+            v.data, v.grad = i + rounds + 0.25, -i * rounds
+            assert (v.data, v.grad) == (i + rounds + 0.25, -i * rounds)
+            assert type(v.grad) is int
+        rounds += 1
+    t.join()
+    stop.set()
+    assert built[0] == [5000.5] * 40 and rounds > 10
