@@ -18,14 +18,73 @@ from .engine import Value, _made, _retry
 from .losses import binary_cross_entropy, cross_entropy, hinge_loss, mse_loss  # noqa: F401
 
 
+# ---- what a layer's forward and zero_grad keep between calls ----
+# A Layer keeps its parameters' ids in C arrays, made again only when its parameters change. Its
+# neurons' weight lists and its list of neurons are _Params lists, and every change to one, or
+# to a Module's attribute, counts in _version: a layer whose cache is as new as _version knows
+# its parameters are the ones it cached without looking. (Lists that are not _Params, which code
+# may assign, are compared with the cached ones on every call instead.)
+_version = 0
+
+
+def _changed():
+    global _version
+    _version += 1
+
+
+class _Params(list):
+    """A list that counts its changes in _version (a neuron's weights, a layer's neurons)."""
+    __slots__ = ()
+
+
+def _counted(name):
+    method = getattr(list, name)
+
+    def change(self, *args):
+        _changed()
+        return method(self, *args)
+
+    change.__name__ = name
+    return change
+
+
+for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
+              "insert", "pop", "remove", "clear", "sort", "reverse"):
+    setattr(_Params, _name, _counted(_name))
+_CACHES = ("_cache", "_zero_grad_ids")  # the attributes where modules keep C arrays
+
+
 class Module:
 
     def zero_grad(self):
-        for p in self.parameters():
-            p.grad = 0
+        """Every parameter's grad = 0: one C call over their ids, kept while parameters() is
+        the same list of Values."""
+        params = self.parameters()
+        cache = self.__dict__.get("_zero_grad_ids")
+        if cache is None or cache[0] != params:
+            if not all(isinstance(p, Value) for p in params):  # parameters of other kinds
+                for p in params:
+                    p.grad = 0
+                return
+            cache = (list(params), ffi.new("int32_t[]", [p._i for p in params]))
+            object.__setattr__(self, "_zero_grad_ids", cache)
+        err = lib.mg_zero_grad(len(params), cache[1], 1)
+        if err:
+            _retry(err, lib.mg_zero_grad, len(params), cache[1], 1)
 
     def parameters(self):
         return []
+
+    def __setattr__(self, name, value):
+        _changed()  # (it may be a layer's neurons, or a neuron's weights)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        _changed()
+        object.__delattr__(self, name)
+
+    def __getstate__(self):  # the cached C arrays are not picklable, and cheap to remake
+        return {k: v for k, v in self.__dict__.items() if k not in _CACHES}
 
     # ---- saving and loading, with torch's naming ----
     # A key is the attribute path to a parameter tensor: "layers.0.neurons.3.w" is
@@ -121,19 +180,40 @@ def _assign(t, a):
             _assign(ti, ai)
 
 
-def _param_ids(neurons):
-    """C arrays of the neurons' weight ids (neuron by neuron) and bias ids."""
-    nin = len(neurons[0].w)
-    if any(len(n.w) != nin for n in neurons):
-        raise ValueError("all neurons of a layer must have the same number of weights")
-    return (ffi.new("int32_t[]", [w._i for n in neurons for w in n.w]),
-            ffi.new("int32_t[]", [n.b._i for n in neurons]))
+def _param_ids(module, neurons):
+    """C arrays of the neurons' weight ids (neuron by neuron) and bias ids, kept in
+    module._cache while the parameters are the same."""
+    cache = module.__dict__.get("_cache")
+    if cache is not None and cache[0] == _version:  # nothing changed since it was made
+        return cache[2]
+    params = ([n.w for n in neurons], [n.b for n in neurons])
+    if cache is None or cache[1] != params:
+        nin = len(neurons[0].w)
+        if any(len(n.w) != nin for n in neurons):
+            raise ValueError("all neurons of a layer must have the same number of weights")
+        ids = (ffi.new("int32_t[]", [w._i for n in neurons for w in n.w]),
+               ffi.new("int32_t[]", [n.b._i for n in neurons]))
+        params = ([list(w) for w in params[0]], params[1])  # (held: they hold the nodes)
+    else:
+        params, ids = cache[1], cache[2]
+    counted = all(type(w) is _Params for w in params[0]) and (
+        type(neurons) is _Params or neurons == [module])
+    object.__setattr__(module, "_cache", (_version if counted else None, params, ids))
+    return ids
 
 
 def _inputs(x):
-    """The inputs as Values (micrograd takes plain numbers too) and a C array of their ids."""
+    """A C array of the inputs' node ids, and a function that lets go of them: inputs that are
+    numbers (micrograd takes them) become leaves, made in one C call when all are floats."""
+    x = x if isinstance(x, (list, tuple)) else list(x)
+    if all(issubclass(t, float) for t in set(map(type, x))):
+        ids = ffi.new("int32_t[]", len(x))
+        err = lib.mg_leaves(len(x), x, ids)
+        if err:
+            _retry(err, lib.mg_leaves, len(x), x, ids)
+        return ids, lambda: lib.mg_release(ids, len(x))
     x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
-    return x, ffi.new("int32_t[]", [xi._i for xi in x])
+    return ffi.new("int32_t[]", [xi._i for xi in x]), x.clear
 
 
 def _fused_layer(x_ids, nin, neurons, nonlin, w_ids, b_ids):
@@ -151,13 +231,17 @@ def _fused_layer(x_ids, nin, neurons, nonlin, w_ids, b_ids):
 class Neuron(Module):
 
     def __init__(self, nin, nonlin=True):
-        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
+        self.w = _Params(Value(random.uniform(-1, 1)) for _ in range(nin))
         self.b = Value(0)
         self.nonlin = nonlin
 
     def __call__(self, x):
-        x, x_ids = _inputs(x)
-        return _made(_fused_layer(x_ids, len(x), [self], self.nonlin, *_param_ids([self]))[0])
+        x_ids, let_go = _inputs(x)
+        try:
+            out = _fused_layer(x_ids, len(x_ids), [self], self.nonlin, *_param_ids(self, [self]))
+        finally:
+            let_go()
+        return _made(out[0])
 
     def parameters(self):
         return self.w + [self.b]
@@ -167,34 +251,24 @@ class Neuron(Module):
 
 
 class Layer(Module):
-    _cache = None  # (the parameters, the id arrays made from them); one attribute, so threads see both or neither
 
     def __init__(self, nin, nout, **kwargs):
-        self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
+        self.neurons = _Params(Neuron(nin, **kwargs) for _ in range(nout))
 
     def __call__(self, x):
         if not self.neurons:
             return []
-        x, x_ids = _inputs(x)
-        out = [_made(i) for i in self._forward(x_ids, len(x))]
+        x_ids, let_go = _inputs(x)
+        try:
+            out = [_made(i) for i in self._forward(x_ids, len(x_ids))]
+        finally:
+            let_go()
         return out[0] if len(out) == 1 else out
 
     def _forward(self, x_ids, nin):
         """The ids of this layer's outputs for inputs x_ids (held by the caller)."""
-        return _fused_layer(x_ids, nin, self.neurons, self.neurons[0].nonlin, *self._ids())
-
-    def __getstate__(self):  # the cached C arrays are not picklable, and cheap to remake
-        return {k: v for k, v in self.__dict__.items() if k != "_cache"}
-
-    def _ids(self):
-        # Reuse the id arrays while every parameter is the object they were made
-        # from: comparing lists checks identity first, far cheaper than rebuilding.
-        params = ([n.w for n in self.neurons], [n.b for n in self.neurons])
-        cache = self._cache
-        if cache is None or cache[0] != params:
-            cache = ([list(w) for w in params[0]], params[1]), _param_ids(self.neurons)
-            self._cache = cache
-        return cache[1]
+        neurons = self.neurons
+        return _fused_layer(x_ids, nin, neurons, neurons[0].nonlin, *_param_ids(self, neurons))
 
     def parameters(self):
         return [p for n in self.neurons for p in n.parameters()]
@@ -211,15 +285,15 @@ def _apply_layers(layers, x):
         return x
     # Chain the layers in C: a hidden layer's outputs are held by the next
     # layer's nodes, so no Python Value is made (and dropped) for them.
-    x, ids = _inputs(x)
-    nin = len(x)
-    for k, layer in enumerate(layers):
+    ids, let_go = _inputs(x)
+    nin = len(ids)
+    for layer in layers:
         try:
             out = layer._forward(ids, nin)
         finally:
-            if k > 0:
-                lib.mg_release(ids, nin)  # the previous layer's outputs: theirs now
+            let_go()  # the inputs, or the previous layer's outputs: theirs now
         ids, nin = out, len(layer.neurons)
+        let_go = lambda ids=ids, nin=nin: lib.mg_release(ids, nin)  # noqa: E731
     out = [_made(i) for i in ids]
     return out[0] if len(out) == 1 and type(layers[-1]) is Layer else out  # as their __call__s do
 

@@ -51,8 +51,10 @@ class Optimizer:
         return steps
 
     def zero_grad(self):
-        for p in self._params:
-            p.grad = 0.0
+        """Every parameter's grad = 0.0, in one C call."""
+        err = lib.mg_zero_grad(len(self._params), self._ids, 0)
+        if err:
+            _raise(err)
 
     def _state(self):
         """A zeroed float64 array with one entry per parameter."""
