@@ -31,8 +31,12 @@ WORKLOADS = [
     (3, "mlp", "MLP(2, [16, 16, 1]) forward + backward, one sample", "µs/step", (0, 0)),
     (4, "moons", "one training step of micrograd's moons demo, {samples} samples", "ms/step", (100, 20)),
     (5, "chain", "backward() over a chain of {units:,} nodes", "ns/node", (1_000_000, 20_000)),
+    (6, "mnist", "MLP(784, [50, 10]) trained an image a step, micrograd's loop", "ms/step", (0, 0)),
+    (7, "mnist-sgd", "MLP(784, [50, 10]) trained an image a step, optim.SGD (micrograd: its loop)",
+     "ms/step", (0, 0)),
+    (8, "access", "read and write .data and .grad, {units:,} accesses", "ns/access", (10_000, 2_000)),
 ]
-SCALE = {"ns/op": 1, "ns/node": 1, "µs/step": 1e3, "ms/step": 1e6}
+SCALE = {"ns/op": 1, "ns/node": 1, "ns/access": 1, "µs/step": 1e3, "ms/step": 1e6}
 EXPECTED_ERRORS = {("chain", "micrograd"), ("chain", "micrograd-nogc")}  # its backward is recursive
 TOLERANCE = 1e-9  # micrograd's set order moves the last bits; the rest agree far closer
 
@@ -62,15 +66,23 @@ def available(name):
     return importlib.util.find_spec(MODULE.get(name, "micrograd_c")) is not None
 
 
+# The baseline's worker: this tree's (so both measure the same workloads), importing the
+# baseline tree's micrograd_c (put first on sys.path once this tree's benchmarks package is in).
+BASELINE_WORKER = ("import sys, runpy, benchmarks; sys.path.insert(0, sys.argv.pop(1)); "
+                   "runpy.run_module('benchmarks.worker', run_name='__main__', alter_sys=True)")
+
+
 def run(impl, workload, size, repeats, min_time, clock, baseline=None):
     """One subprocess; its JSON result, or {"error": ...} if it died.
 
-    The baseline is micrograd_c as another checkout has it: that tree's own worker runs, with
-    that tree first on sys.path, so its package and its build are the ones measured."""
-    tree = baseline if impl == "baseline" else ROOT
-    impl = "micrograd_c" if impl == "baseline" else impl
-    cmd = [sys.executable, "-m", "benchmarks.worker", impl, workload, str(size), str(repeats), str(min_time), clock]
-    p = subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
+    The baseline is micrograd_c as another checkout has it, built in place: this tree's
+    worker runs with that tree's package, so its code and its build are the ones measured."""
+    args = [str(size), str(repeats), str(min_time), clock]
+    if impl == "baseline":
+        cmd = [sys.executable, "-c", BASELINE_WORKER, str(Path(baseline).resolve()), "micrograd_c", workload]
+    else:
+        cmd = [sys.executable, "-m", "benchmarks.worker", impl, workload]
+    p = subprocess.run(cmd + args, cwd=ROOT, capture_output=True, text=True)
     if p.returncode != 0:
         tail = p.stderr.strip().splitlines()[-1:] or [f"exit status {p.returncode}"]
         return {"error": tail[0]}
@@ -209,7 +221,8 @@ def main():
     info = machine()
     results, failed = {}, False
     plan = [(w, impl) for w in WORKLOADS if chosen is None or w[0] in chosen
-            for impl in impls if impl != "numpy" or w[1] == "moons"]  # numpy: the moons step only
+            for impl in impls if (impl != "numpy" or w[1] == "moons")  # numpy: the moons step only
+            and not (impl == "torch" and w[1] == "access")]  # (a tensor's grad is no number)
     if args.quick:  # importing torch costs seconds per subprocess: --quick checks it on the moons step only
         plan = [(w, impl) for w, impl in plan if impl != "torch" or w[1] == "moons"]
     # The implementations take turns, process by process, so that each is measured across the

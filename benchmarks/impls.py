@@ -1,9 +1,10 @@
 """The implementations measured, each behind the same few names.
 
 An implementation gives: Value (make a leaf), MLP (micrograd's constructor),
-step (one moons training step), backward(root), release() (free a graph
-already dropped), count_nodes(root, live_before), live_nodes() and cleanup()
-(between repeats, not timed). load(name) imports only what that name needs,
+SGD(params, lr) (None where there is no optimizer), step (one moons training
+step), backward(root), release() (free a graph already dropped),
+count_nodes(root, live_before), live_nodes() and cleanup() (between repeats,
+not timed). load(name) imports only what that name needs,
 so each subprocess measures one implementation alone.
 """
 import gc
@@ -41,7 +42,7 @@ def _python_impl(Value, MLP):
     """What micrograd-style pure-Python engines share: every node is a reference
     cycle (its _backward closure refers to it), so only the collector frees it."""
     return types.SimpleNamespace(
-        Value=Value, MLP=MLP,
+        Value=Value, MLP=MLP, SGD=None,
         step=lambda model, X, y, k: moons.train_step(model, Value, X, y, k),
         backward=lambda root: root.backward(),
         release=gc.collect,
@@ -62,11 +63,35 @@ def _micrograd_tanh(Value):
     return tanh
 
 
+def _micrograd_exp(Value):
+    def exp(self):  # micrograd 0.1.0 has none; the lecture's
+        out = Value(math.exp(self.data), (self,), 'exp')
+
+        def _backward():
+            self.grad += out.data * out.grad
+        out._backward = _backward
+        return out
+    return exp
+
+
+def _micrograd_log(Value):
+    def log(self):  # micrograd 0.1.0 has none; written as its other ops are
+        out = Value(math.log(self.data), (self,), 'log')
+
+        def _backward():
+            self.grad += (1 / self.data) * out.grad
+        out._backward = _backward
+        return out
+    return log
+
+
 def load(name):
     if name == "micrograd_c":
         import micrograd_c
         from micrograd_c.nn import MLP
+        from micrograd_c.optim import SGD
         impl = _python_impl(micrograd_c.Value, MLP)
+        impl.SGD = SGD
         impl.release = micrograd_c.memory_stats  # flushes the queue of dropped Values: their nodes are freed
         impl.live_nodes = lambda: micrograd_c.memory_stats()["live_nodes"]
         impl.count_nodes = lambda root, live_before: impl.live_nodes() - live_before
@@ -75,11 +100,14 @@ def load(name):
     if name == "reference":
         from micrograd_c.reference import Value
         from micrograd_c.reference.nn import MLP
-        return _python_impl(Value, MLP)
+        from micrograd_c.reference.optim import SGD
+        impl = _python_impl(Value, MLP)
+        impl.SGD = SGD
+        return impl
     if name in ("micrograd", "micrograd-nogc"):
         from micrograd.engine import Value
         from micrograd.nn import MLP
-        Value.tanh = _micrograd_tanh(Value)
+        Value.tanh, Value.exp, Value.log = _micrograd_tanh(Value), _micrograd_exp(Value), _micrograd_log(Value)
         impl = _python_impl(Value, MLP)
         if name == "micrograd-nogc":
             gc.disable()
@@ -109,6 +137,7 @@ def load(name):
             return _walk(root.grad_fn, lambda f: [g for g, _ in f.next_functions if g is not None])
 
         impl = _python_impl(Value, MLP)
+        impl.SGD = lambda params, lr: torch.optim.SGD(params, lr=lr)
         impl.backward = lambda root: root.backward(retain_graph=True)  # so it can run again on the same graph
         impl.release = lambda: None  # reference counting frees torch's graph at once
         impl.count_nodes = count_nodes

@@ -10,7 +10,7 @@ import random
 import sys
 import time
 
-from . import impls, moons
+from . import impls, mnist, moons
 
 # cpu: this process's CPU time, so that other processes on a shared machine do not count
 CLOCKS = {"cpu": time.process_time_ns, "wall": time.perf_counter_ns}
@@ -135,6 +135,54 @@ def moons_step(impl, n_samples, repeats, min_time):
     return {"units": 1, "samples": n_samples, "check": check, "times": times}
 
 
+# ---- workloads 6 and 7: an MNIST-sized model, one image a step ----
+def _mnist(impl, with_optimizer, repeats, min_time):
+    """Steps of MLP(784, [50, 10]) training: the first three untimed (their losses are checked),
+    then as many as autorange takes, on the next images."""
+    data = mnist.images(64)
+    random.seed(1337)
+    model = impl.MLP(*mnist.SIZES)
+    if with_optimizer and impl.SGD is not None:
+        opt = impl.SGD(model.parameters(), mnist.LR)
+        step = lambda image: mnist.optimizer_step(model, opt, image)  # noqa: E731
+    else:  # micrograd has no optimizer: its own loop
+        step = lambda image: mnist.loop_step(model, image)  # noqa: E731
+    check = [step(data[k]) for k in range(3)]
+    impl.cleanup()
+    images = iter(data[3:] * 1000)
+    times, n = autorange(lambda: step(next(images)), repeats, min_time, between=impl.cleanup)
+    return {"units": 1, "steps_per_repeat": n, "check": check, "times": times,
+            "optimizer": with_optimizer and impl.SGD is not None}
+
+
+def mnist_loop(impl, _, repeats, min_time):
+    return _mnist(impl, False, repeats, min_time)
+
+
+def mnist_sgd(impl, _, repeats, min_time):
+    return _mnist(impl, True, repeats, min_time)
+
+
+# ---- workload 8: reading and writing data and grads ----
+def access(impl, n, repeats, min_time):
+    """`x = p.data; g = p.grad; p.data = x; p.grad = g` over n parameters: per access (4 a
+    parameter), with float data and grads, as after a backward pass."""
+    params = [impl.Value(0.5 + i) for i in range(n)]
+    for i, p in enumerate(params):
+        p.grad = 0.25 * i
+
+    def touch():
+        for p in params:
+            x = p.data
+            g = p.grad
+            p.data = x
+            p.grad = g
+
+    times, calls = autorange(touch, repeats, min_time)
+    check = [float(params[-1].data), float(params[-1].grad)]
+    return {"units": 4 * n, "check": check, "times": times, "calls_per_repeat": calls}
+
+
 # ---- workload 5: a chain deeper than any recursion ----
 def chain(impl, n, repeats, min_time):
     """backward() over leaf.tanh().tanh()...: n nodes in every implementation, n deep."""
@@ -154,7 +202,8 @@ def chain(impl, n, repeats, min_time):
     return dict(result, times=times, calls_per_repeat=n)
 
 
-WORKLOADS = {"build": build, "backward": backward, "mlp": mlp, "moons": moons_step, "chain": chain}
+WORKLOADS = {"build": build, "backward": backward, "mlp": mlp, "moons": moons_step, "chain": chain,
+             "mnist": mnist_loop, "mnist-sgd": mnist_sgd, "access": access}
 
 
 def _status(key):
