@@ -176,6 +176,28 @@ def targets(results):
         s = speedup(workload, other, unit)
         if s is not None:
             found.append((f"{what}: ≥ {goal}× faster", fmt_ratio(s), s >= goal))
+    # the drop-in speed targets: against micrograd with the collector off and numpy by hand, and
+    # against the build before them (--baseline)
+    for what, workload, other, unit, goal in [
+            ("moons training step vs micrograd (gc.disable())", "moons", "micrograd-nogc", "ms/step", 56),
+            ("moons training step vs numpy batched by hand (at most 25× slower)", "moons", "numpy",
+             "ms/step", 1 / 25),
+            ("moons training step vs the baseline build", "moons", "baseline", "ms/step", 1.4),
+            ("MNIST-sized MLP, micrograd's loop, vs the baseline build", "mnist", "baseline", "ms/step", 3),
+            ("MNIST-sized MLP, optim.SGD, vs the baseline build", "mnist-sgd", "baseline", "ms/step", 7),
+            (".data/.grad reads and writes vs the baseline build", "access", "baseline", "ns/access", 2),
+            ("building ops vs the baseline build (no slower)", "build", "baseline", "ns/op", 1),
+            ("backward over workload 1's graph vs the baseline build (no slower)", "backward", "baseline",
+             "ns/node", 1),
+            ("backward over the chain vs the baseline build (no slower)", "chain", "baseline", "ns/node", 1)]:
+        s = speedup(workload, other, unit)
+        if s is not None:
+            found.append((f"{what}: ≥ {fmt_ratio(goal)} faster", fmt_ratio(s), s >= goal))
+    for workload, impl in (("mnist", "micrograd"), ("mnist-sgd", "micrograd")):
+        s = speedup(workload, impl, "ms/step")
+        if s is not None:
+            found.append((f"{workload} vs micrograd (GC on, exp and log added): for the record",
+                          fmt_ratio(s), True))
     moons = results.get(("moons", "micrograd_c"), {})
     if "times" in moons:
         demo = 100 * per_unit(moons, "ms/step") / 1000

@@ -187,6 +187,8 @@ def _param_ids(module, neurons):
     if cache is not None and cache[0] == _version:  # nothing changed since it was made
         return cache[2]
     params = ([n.w for n in neurons], [n.b for n in neurons])
+    counted = all(type(w) is _Params for w in params[0]) and (
+        type(neurons) is _Params or neurons == [module])
     if cache is None or cache[1] != params:
         nin = len(neurons[0].w)
         if any(len(n.w) != nin for n in neurons):
@@ -196,24 +198,34 @@ def _param_ids(module, neurons):
         params = ([list(w) for w in params[0]], params[1])  # (held: they hold the nodes)
     else:
         params, ids = cache[1], cache[2]
-    counted = all(type(w) is _Params for w in params[0]) and (
-        type(neurons) is _Params or neurons == [module])
     object.__setattr__(module, "_cache", (_version if counted else None, params, ids))
     return ids
 
 
 def _inputs(x):
-    """A C array of the inputs' node ids, and a function that lets go of them: inputs that are
-    numbers (micrograd takes them) become leaves, made in one C call when all are floats."""
-    x = x if isinstance(x, (list, tuple)) else list(x)
-    if all(issubclass(t, float) for t in set(map(type, x))):
+    """The inputs' node ids as a C array, and what holds them: None for the caller's own Values;
+    else the leaves made here (micrograd takes numbers too: all floats as leaves made in one C
+    call, else a Value each), which _let_go lets go of once the layer's nodes hold them."""
+    x = x if type(x) in (list, tuple) else list(x)
+    try:
+        return ffi.new("int32_t[]", [xi._i for xi in x]), None
+    except AttributeError:  # not all Values
+        pass
+    if all(isinstance(xi, float) for xi in x):
         ids = ffi.new("int32_t[]", len(x))
         err = lib.mg_leaves(len(x), x, ids)
         if err:
             _retry(err, lib.mg_leaves, len(x), x, ids)
-        return ids, lambda: lib.mg_release(ids, len(x))
-    x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
-    return ffi.new("int32_t[]", [xi._i for xi in x]), x.clear
+        return ids, ids
+    values = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
+    return ffi.new("int32_t[]", [v._i for v in values]), values
+
+
+def _let_go(ids, n, holder):
+    """After a layer's call: let go of the n nodes ids, if they are the holder's own (inputs'
+    leaves made in one call, or the outputs of the layer before, which its nodes hold now)."""
+    if holder is ids:
+        lib.mg_release(ids, n)
 
 
 def _fused_layer(x_ids, nin, neurons, nonlin, w_ids, b_ids):
@@ -236,11 +248,11 @@ class Neuron(Module):
         self.nonlin = nonlin
 
     def __call__(self, x):
-        x_ids, let_go = _inputs(x)
+        x_ids, holder = _inputs(x)
         try:
             out = _fused_layer(x_ids, len(x_ids), [self], self.nonlin, *_param_ids(self, [self]))
         finally:
-            let_go()
+            _let_go(x_ids, len(x_ids), holder)
         return _made(out[0])
 
     def parameters(self):
@@ -258,11 +270,11 @@ class Layer(Module):
     def __call__(self, x):
         if not self.neurons:
             return []
-        x_ids, let_go = _inputs(x)
+        x_ids, holder = _inputs(x)
         try:
             out = [_made(i) for i in self._forward(x_ids, len(x_ids))]
         finally:
-            let_go()
+            _let_go(x_ids, len(x_ids), holder)
         return out[0] if len(out) == 1 else out
 
     def _forward(self, x_ids, nin):
@@ -285,15 +297,15 @@ def _apply_layers(layers, x):
         return x
     # Chain the layers in C: a hidden layer's outputs are held by the next
     # layer's nodes, so no Python Value is made (and dropped) for them.
-    ids, let_go = _inputs(x)
+    ids, holder = _inputs(x)
     nin = len(ids)
     for layer in layers:
         try:
             out = layer._forward(ids, nin)
         finally:
-            let_go()  # the inputs, or the previous layer's outputs: theirs now
-        ids, nin = out, len(layer.neurons)
-        let_go = lambda ids=ids, nin=nin: lib.mg_release(ids, nin)  # noqa: E731
+            _let_go(ids, nin, holder)  # the inputs, or the previous layer's outputs: theirs now
+        ids = holder = out
+        nin = len(layer.neurons)
     out = [_made(i) for i in ids]
     return out[0] if len(out) == 1 and type(layers[-1]) is Layer else out  # as their __call__s do
 
