@@ -34,7 +34,7 @@ typedef struct {
                         * power "**", then the exponent); NULL for a composition */
     int32_t arity;     /* operands mg_op takes: 0 (a leaf: arg is its data), 1 (and arg),
                         * 2 (the second may be absent: then arg is it); -1: made by a call
-                        * of its own (mg_layer, mg_custom) */
+                        * of its own (mg_layers, mg_custom) */
 } mg_op_desc;
 int32_t mg_describe_op(int32_t kind, mg_op_desc *out);
 
@@ -52,11 +52,19 @@ int32_t mg_describe_op(int32_t kind, mg_op_desc *out);
 enum { MG_ARG_INT = 256 };
 int32_t mg_op(int32_t kind, int32_t a, int32_t b, double arg);
 
-/* Make one fused neuron node per output of a layer:
+/* Fused layers, one node per neuron: layer k's outputs are
  * out[j] = act(b[j] + w[j*nin+0]*x[0] + ... + w[j*nin+nin-1]*x[nin-1]),
- * act ReLU if relu, else none. On error no node was made. */
-int32_t mg_layer(int32_t nin, const int32_t *x, int32_t nout, const int32_t *w,
-                 const int32_t *b, int32_t relu, int32_t *out);
+ * act ReLU if relu, else none. mg_layers applies specs[0], specs[1], ... in
+ * turn, to x then to the outputs of the layer before (so each nin is the nout
+ * before it); out gets the last layer's outputs, each held once (by the
+ * caller); the others are held by the next layer's nodes only. On error no
+ * node was made. */
+typedef struct {
+    int32_t nin, nout;
+    const int32_t *w, *b;
+    int32_t relu;
+} mg_layer_spec;
+int32_t mg_layers(int32_t nlayers, const mg_layer_spec *specs, const int32_t *x, int32_t *out);
 
 /* n leaves holding the floats x[0..n), their ids in out (a layer's inputs given as
  * numbers: micrograd makes a leaf of each). On error no node was made. */

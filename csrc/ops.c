@@ -615,43 +615,100 @@ int32_t mg_op(int32_t kind, int32_t a, int32_t b, double arg)
     return id;
 }
 
-int32_t mg_layer(int32_t nin, const int32_t *x, int32_t nout, const int32_t *w,
-                 const int32_t *b, int32_t relu, int32_t *out)
+/* One layer of mg_layers, with the lock held: its neurons on inputs x, their ids
+ * in out, each held once. Their kid lists are one block (see KIDS_IN_BLOCK): a
+ * malloc a layer, not a neuron. */
+static int32_t layer(const mg_layer_spec *spec, const int32_t *x, int32_t *out)
 {
-    if (nin < 0 || nout < 0 || nin > (INT32_MAX - 1) / 2)
-        return MG_EINVAL;
-    store_lock();
-    int32_t err = 0;
-    for (int32_t i = 0; i < nin && !err; i++)
-        if (!node_is_live(x[i]))
-            err = MG_ENODE;
-    for (int64_t i = 0; i < (int64_t)nin * nout && !err; i++)
-        if (!node_is_live(w[i]))
-            err = MG_ENODE;
-    for (int32_t j = 0; j < nout && !err; j++)
-        if (!node_is_live(b[j]))
-            err = MG_ENODE;
-    int32_t made = 0;
-    for (; made < nout && !err; made++) {
-        int32_t id = node_new(relu ? OP_NEURON_RELU : OP_NEURON, 2 * nin + 1);
+    int32_t nin = spec->nin, nout = spec->nout, len = 2 * nin + 1;
+    int64_t ints = 2 + (int64_t)nout * (len + 1);
+    if (nout == 0)
+        return 0;
+    if (ints > INT32_MAX)
+        return MG_ENOMEM;
+    int32_t *block = malloc((size_t)ints * sizeof(int32_t));
+    if (!block)
+        return MG_ENOMEM;
+    block[0] = 0;
+    block[1] = (int32_t)ints;
+    store.extra_bytes += ints * (int64_t)sizeof(int32_t);
+    int32_t made = 0, err = 0;
+    for (; made < nout; made++) {
+        int32_t id = node_new(spec->relu ? OP_NEURON_RELU : OP_NEURON, 0);
         if (id < 0) {
             err = id;
             break;
         }
-        Node *n = &store.nodes[id];
-        int32_t *k = n->u.list;
+        int32_t *k = block + 3 + (int64_t)made * (len + 1);
+        const int32_t *w = spec->w + (int64_t)made * nin;
+        k[-1] = (int32_t)(k - block);
         for (int32_t i = 0; i < nin; i++) {
             k[i] = x[i];
-            k[nin + i] = w[(int64_t)made * nin + i];
+            k[nin + i] = w[i];
+            store.refs[w[i]]++;
         }
-        k[2 * nin] = b[made];
+        k[2 * nin] = spec->b[made];
+        store.refs[spec->b[made]]++;
+        Node *n = &store.nodes[id];
+        n->u.list = k;
+        n->first = len;
+        n->nkids = KIDS_IN_BLOCK;
+        block[0]++;
         neuron_forward(n, id);
-        node_hold_kids(n);
         out[made] = id;
+    }
+    for (int32_t i = 0; i < nin; i++) /* every neuron made holds each input once */
+        store.refs[x[i]] += made;
+    if (made == 0) {
+        store.extra_bytes -= ints * (int64_t)sizeof(int32_t);
+        free(block);
     }
     if (err) /* all or nothing */
         for (int32_t j = 0; j < made; j++)
             node_drop(out[j]);
+    return err;
+}
+
+static int all_live(const int32_t *ids, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!node_is_live(ids[i]))
+            return 0;
+    return 1;
+}
+
+int32_t mg_layers(int32_t nlayers, const mg_layer_spec *specs, const int32_t *x, int32_t *out)
+{
+    int32_t widest = 0; /* the inner layers' outputs: room for two */
+    if (nlayers < 1)
+        return MG_EINVAL;
+    for (int32_t k = 0; k < nlayers; k++) {
+        const mg_layer_spec *s = &specs[k];
+        if (s->nin < 0 || s->nout < 0 || s->nin > (INT32_MAX - 1) / 2
+            || (k > 0 && s->nin != specs[k - 1].nout))
+            return MG_EINVAL;
+        if (k < nlayers - 1 && s->nout > widest)
+            widest = s->nout;
+    }
+    store_lock();
+    int32_t err = all_live(x, specs[0].nin) ? 0 : MG_ENODE;
+    for (int32_t k = 0; k < nlayers && !err; k++)
+        if (!all_live(specs[k].w, (int64_t)specs[k].nin * specs[k].nout)
+            || !all_live(specs[k].b, specs[k].nout))
+            err = MG_ENODE;
+    int32_t *inner = NULL;
+    if (!err && nlayers > 1 && !(inner = malloc(2 * ((size_t)widest + 1) * sizeof(int32_t))))
+        err = MG_ENOMEM;
+    const int32_t *in = x;
+    for (int32_t k = 0; k < nlayers && !err; k++) {
+        int32_t *dst = k == nlayers - 1 ? out : inner + (k % 2) * ((size_t)widest + 1);
+        err = layer(&specs[k], in, dst);
+        if (k > 0) /* the layer before's outputs: held by this one's nodes now (or freed) */
+            for (int32_t j = 0; j < specs[k - 1].nout; j++)
+                node_drop(in[j]);
+        in = dst;
+    }
+    free(inner);
     store_unlock();
     return err;
 }

@@ -299,6 +299,12 @@ static void free_extra(Node *n)
     if (n->nkids == KIDS_IN_LIST) {
         store.extra_bytes -= (int64_t)n->first * (int64_t)sizeof(int32_t);
         free(n->u.list);
+    } else if (n->nkids == KIDS_IN_BLOCK) {
+        int32_t *block = n->u.list - n->u.list[-1];
+        if (--block[0] == 0) {
+            store.extra_bytes -= (int64_t)block[1] * (int64_t)sizeof(int32_t);
+            free(block);
+        }
     } else if (OPS[n->layout].extra) {
         store.extra_bytes -= (int64_t)OPS[n->layout].extra;
         free(n->u.extra);

@@ -25,7 +25,7 @@ typedef struct {
     int32_t first;       /* the first child; kids in a list: how many children;
                           * a free slot: the next free slot */
     uint8_t op;          /* the node's kind (its entry in ops.c's table), or FREE_SLOT */
-    uint8_t nkids;       /* 0, 1, 2, or KIDS_IN_LIST */
+    uint8_t nkids;       /* 0, 1, 2, KIDS_IN_LIST or KIDS_IN_BLOCK */
     uint8_t arg_int;     /* 1 if the constant (a leaf's first data, a power's exponent) was an
                           * int: micrograd keeps ints as ints */
     uint8_t layout;      /* the kind whose storage (u, first) the node has: op, except for a
@@ -34,7 +34,11 @@ typedef struct {
 } Node;
 
 enum {
-    KIDS_IN_LIST = 3,
+    KIDS_IN_LIST = 3,    /* kids in a list of the node's own (u.list; first: how many) */
+    KIDS_IN_BLOCK = 4,   /* the same, the list one of a block of them (a layer's: mg_layers),
+                          * freed with the last: the int before the list is how far from the
+                          * block's start it is; the block's first int counts the lists in use,
+                          * its second is its size in ints */
     FREE_SLOT = 255      /* the kind of an unused slot */
 };
 
@@ -119,13 +123,13 @@ void tape_put_first(int32_t id);
 
 static inline int32_t node_nkids(const Node *n)
 {
-    return n->nkids == KIDS_IN_LIST ? n->first : n->nkids;
+    return n->nkids >= KIDS_IN_LIST ? n->first : n->nkids;
 }
 
 /* Child j of n, 0 <= j < node_nkids(n). */
 static inline int32_t node_kid(const Node *n, int32_t j)
 {
-    if (n->nkids == KIDS_IN_LIST)
+    if (n->nkids >= KIDS_IN_LIST)
         return n->u.list[j];
     return j == 0 ? n->first : n->u.second;
 }

@@ -51,7 +51,7 @@ def _counted(name):
 for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
               "insert", "pop", "remove", "clear", "sort", "reverse"):
     setattr(_Params, _name, _counted(_name))
-_CACHES = ("_cache", "_zero_grad_ids")  # the attributes where modules keep C arrays
+_CACHES = ("_cache", "_cache_specs", "_zero_grad_ids")  # where modules keep C arrays
 
 
 class Module:
@@ -228,15 +228,44 @@ def _let_go(ids, n, holder):
         lib.mg_release(ids, n)
 
 
-def _fused_layer(x_ids, nin, neurons, nonlin, w_ids, b_ids):
-    """The ids of [act(n.b + sum(wi*xi)) for n in neurons], made by one C call; the caller holds them."""
-    if nin != len(neurons[0].w):
-        raise ValueError(f"expected {len(neurons[0].w)} inputs, got {nin}")
-    out = ffi.new("int32_t[]", len(neurons))
-    relu = 1 if nonlin else 0  # as in micrograd, any truthy nonlin means ReLU
-    err = lib.mg_layer(nin, x_ids, len(neurons), w_ids, b_ids, relu, out)
-    if err:
-        _retry(err, lib.mg_layer, nin, x_ids, len(neurons), w_ids, b_ids, relu, out)
+def _specs(owner, layers):
+    """The mg_layer_spec of each of layers (Layers, or a Neuron alone) as a C array, and the id
+    arrays it points into; kept in owner's _cache_specs while nothing has changed."""
+    cache = owner.__dict__.get("_cache_specs")
+    if cache is not None and cache[0] == _version:
+        return cache[1]
+    specs, ids = ffi.new("mg_layer_spec[]", len(layers)), []
+    counted = type(layers) is _Params or layers == [owner]
+    for k, layer in enumerate(layers):
+        neurons = [layer] if isinstance(layer, Neuron) else layer.neurons
+        w_ids, b_ids = _param_ids(layer, neurons)
+        counted = counted and layer.__dict__["_cache"][0] is not None
+        nin = len(neurons[0].w)
+        if k and nin != specs[k - 1].nout:
+            raise ValueError(f"expected {nin} inputs, got {specs[k - 1].nout}")
+        spec = specs[k]
+        spec.nin, spec.nout, spec.w, spec.b = nin, len(neurons), w_ids, b_ids
+        spec.relu = 1 if neurons[0].nonlin else 0  # as in micrograd, any truthy nonlin means ReLU
+        ids.append((w_ids, b_ids))
+    made = (specs, ids)
+    object.__setattr__(owner, "_cache_specs", (_version if counted else None, made))
+    return made
+
+
+def _run_layers(owner, layers, x):
+    """The ids of the last layer's outputs for inputs x, all layers made by one C call."""
+    specs, _ = made = _specs(owner, layers)  # (made: holds the arrays specs points into)
+    x_ids, holder = _inputs(x)
+    try:
+        if len(x_ids) != specs[0].nin:
+            raise ValueError(f"expected {specs[0].nin} inputs, got {len(x_ids)}")
+        out = ffi.new("int32_t[]", specs[len(layers) - 1].nout)
+        err = lib.mg_layers(len(layers), specs, x_ids, out)
+        if err:
+            _retry(err, lib.mg_layers, len(layers), specs, x_ids, out)
+    finally:
+        _let_go(x_ids, len(x_ids), holder)
+    del made
     return out
 
 
@@ -248,12 +277,7 @@ class Neuron(Module):
         self.nonlin = nonlin
 
     def __call__(self, x):
-        x_ids, holder = _inputs(x)
-        try:
-            out = _fused_layer(x_ids, len(x_ids), [self], self.nonlin, *_param_ids(self, [self]))
-        finally:
-            _let_go(x_ids, len(x_ids), holder)
-        return _made(out[0])
+        return _made(_run_layers(self, [self], x)[0])
 
     def parameters(self):
         return self.w + [self.b]
@@ -270,17 +294,8 @@ class Layer(Module):
     def __call__(self, x):
         if not self.neurons:
             return []
-        x_ids, holder = _inputs(x)
-        try:
-            out = [_made(i) for i in self._forward(x_ids, len(x_ids))]
-        finally:
-            _let_go(x_ids, len(x_ids), holder)
+        out = [_made(i) for i in _run_layers(self, [self], x)]
         return out[0] if len(out) == 1 else out
-
-    def _forward(self, x_ids, nin):
-        """The ids of this layer's outputs for inputs x_ids (held by the caller)."""
-        neurons = self.neurons
-        return _fused_layer(x_ids, nin, neurons, neurons[0].nonlin, *_param_ids(self, neurons))
 
     def parameters(self):
         return [p for n in self.neurons for p in n.parameters()]
@@ -289,7 +304,7 @@ class Layer(Module):
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
 
 
-def _apply_layers(layers, x):
+def _apply_layers(owner, layers, x):
     """x through each layer in turn, as micrograd's MLP does it."""
     if not layers or not all(type(layer) in _CHAINED and layer.neurons for layer in layers):
         for layer in layers:  # some layer has its own __call__: use it
@@ -297,16 +312,7 @@ def _apply_layers(layers, x):
         return x
     # Chain the layers in C: a hidden layer's outputs are held by the next
     # layer's nodes, so no Python Value is made (and dropped) for them.
-    ids, holder = _inputs(x)
-    nin = len(ids)
-    for layer in layers:
-        try:
-            out = layer._forward(ids, nin)
-        finally:
-            _let_go(ids, nin, holder)  # the inputs, or the previous layer's outputs: theirs now
-        ids = holder = out
-        nin = len(layer.neurons)
-    out = [_made(i) for i in ids]
+    out = [_made(i) for i in _run_layers(owner, layers, x)]
     return out[0] if len(out) == 1 and type(layers[-1]) is Layer else out  # as their __call__s do
 
 
@@ -314,10 +320,10 @@ class MLP(Module):
 
     def __init__(self, nin, nouts):
         sz = [nin] + nouts
-        self.layers = [Layer(sz[i], sz[i+1], nonlin=i != len(nouts)-1) for i in range(len(nouts))]
+        self.layers = _Params(Layer(sz[i], sz[i+1], nonlin=i != len(nouts)-1) for i in range(len(nouts)))
 
     def __call__(self, x):
-        return _apply_layers(self.layers, x)
+        return _apply_layers(self, self.layers, x)
 
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
@@ -363,10 +369,10 @@ class Sequential(Module):
     def __init__(self, *layers):
         if not all(isinstance(layer, Module) for layer in layers):
             raise TypeError("Sequential takes Modules")
-        self.layers = list(layers)
+        self.layers = _Params(layers)
 
     def __call__(self, x):
-        return _apply_layers(self.layers, x)
+        return _apply_layers(self, self.layers, x)
 
     def __getitem__(self, i):
         return self.layers[i]

@@ -62,9 +62,16 @@ def test_every_call_that_takes_an_id_says_enode_for_a_dead_one():
         if i >= 0:  # (a negative id asks for a new node)
             assert lib.mg_custom(i, [live._i], 1, 1.0, 0) == lib.MG_ENODE
         out = ffi.new("int32_t[]", 1)
-        assert lib.mg_layer(1, [i], 1, [live._i], [live._i], 0, out) == lib.MG_ENODE
-        assert lib.mg_layer(1, [live._i], 1, [i], [live._i], 1, out) == lib.MG_ENODE
-        assert lib.mg_layer(1, [live._i], 1, [live._i], [i], 0, out) == lib.MG_ENODE
+        for x, w, b in (([i], [live._i], [live._i]), ([live._i], [i], [live._i]),
+                        ([live._i], [live._i], [i])):
+            w, b = ffi.new("int32_t[]", w), ffi.new("int32_t[]", b)
+            one = ffi.new("mg_layer_spec *", {"nin": 1, "nout": 1, "w": w, "b": b, "relu": 1})
+            assert lib.mg_layers(1, one, x, out) == lib.MG_ENODE
+            good = ffi.new("int32_t[]", [live._i])
+            two = ffi.new("mg_layer_spec[]", [{"nin": 1, "nout": 1, "w": good, "b": good},
+                                              {"nin": 1, "nout": 1, "w": w, "b": b}])
+            if x != [i]:  # (a later layer's)
+                assert lib.mg_layers(2, two, [live._i], out) == lib.MG_ENODE
         lib.mg_release([i], 1)  # skipped, not an error
     # nothing changed: no node made, the live one as it was (the optimizers checked first)
     assert micrograd_c.memory_stats()["live_nodes"] == before
@@ -75,8 +82,11 @@ def test_other_bad_arguments_are_einval_and_change_nothing():
     x = Value(1.5)
     before = micrograd_c.memory_stats()["live_nodes"]
     out = ffi.new("int32_t[]", 1)
-    assert lib.mg_layer(-1, ffi.NULL, 1, ffi.NULL, ffi.NULL, 0, out) == lib.MG_EINVAL
-    assert lib.mg_layer(1, [x._i], -1, ffi.NULL, ffi.NULL, 0, out) == lib.MG_EINVAL
+    ids = ffi.new("int32_t[]", [x._i])
+    for specs in ([{"nin": -1, "nout": 1}], [{"nin": 1, "nout": -1}],
+                  [{"nin": 1, "nout": 1, "w": ids, "b": ids}, {"nin": 2, "nout": 1}]):  # 2 != 1
+        assert lib.mg_layers(len(specs), ffi.new("mg_layer_spec[]", specs), ids, out) == lib.MG_EINVAL
+    assert lib.mg_layers(0, ffi.NULL, ids, out) == lib.MG_EINVAL
     y = x * x
     kids = ffi.new("int32_t[]", 1)
     assert lib.mg_hold_kids(y._i, kids, 1) == lib.MG_EINVAL  # room for one of its two children

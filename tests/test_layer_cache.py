@@ -175,3 +175,25 @@ def test_numbers_as_inputs_give_what_the_reference_gives_and_leave_no_nodes(name
 def test_a_generator_of_inputs():
     layer = nn.Layer(2, 1)
     assert layer(x for x in [1.0, 2.0]).data == layer([1.0, 2.0]).data
+
+
+@pytest.mark.parametrize("room", range(0, 12))
+def test_an_mlp_out_of_room_in_any_layer_makes_nothing(node_limit, room):
+    # MLP(2, [4, 3, 2]) on float inputs makes 2 + 4 + 3 + 2 nodes in one C call: with room
+    # for fewer, it is a MemoryError with no node left behind, at whichever layer it stops
+    random.seed(4)
+    model = nn.MLP(2, [4, 3, 2])
+    base = live()
+    node_limit(base + room)
+    if room >= 11:
+        out = model([0.5, -1.0])
+        assert len(out) == 2 and live() == base + 11  # (the outputs hold the rest)
+        del out
+    else:
+        with pytest.raises(MemoryError):
+            model([0.5, -1.0])
+    node_limit(0)
+    assert live() == base
+    random.seed(4)
+    ref = reference.nn.MLP(2, [4, 3, 2])
+    assert [bits(v.data) for v in model([0.5, -1.0])] == [bits(v.data) for v in ref([0.5, -1.0])]
