@@ -167,7 +167,7 @@ class Value:
             if err:
                 _raise(err)
         else:
-            kind = _LEAF if type(data) is float else _LEAF | _int_flag(data)
+            kind = _LEAF | _int_flag(data) if type(data) is int else _LEAF
             i = _mg_op(kind, -1, -1, x)
             if i < 0:
                 i = _retry(i, _mg_op, kind, -1, -1, x)

@@ -51,7 +51,7 @@ def _counted(name):
 for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
               "insert", "pop", "remove", "clear", "sort", "reverse"):
     setattr(_Params, _name, _counted(_name))
-_CACHES = ("_cache", "_cache_specs", "_zero_grad_ids")  # where modules keep C arrays
+_CACHES = ("_cache", "_cache_specs", "_cache_params", "_zero_grad_ids")  # not pickled
 
 
 class Module:
@@ -228,6 +228,30 @@ def _let_go(ids, n, holder):
         lib.mg_release(ids, n)
 
 
+def _gathered(owner, parts):
+    """[p for part in parts for p in part.parameters()], as a new list each time (as micrograd's
+    is), from owner's _cache_params while nothing has changed: parts is a _Params of modules whose
+    parameters() are this module's own, counted in turn."""
+    cache = owner.__dict__.get("_cache_params")
+    if cache is not None and cache[0] == _version:
+        return list(cache[1])
+    params = [p for part in parts for p in part.parameters()]
+    counted = type(parts) is _Params and all(_counted_parameters(part) for part in parts)
+    object.__setattr__(owner, "_cache_params", (_version if counted else None, list(params)))
+    return params
+
+
+def _counted_parameters(module):
+    """Whether module.parameters() changes only with what _version counts."""
+    own = getattr(type(module), "parameters", None)
+    if own is Neuron.parameters:
+        return type(module.w) is _Params
+    if own in (Layer.parameters, MLP.parameters, Sequential.parameters):
+        cache = module.__dict__.get("_cache_params")
+        return cache is not None and cache[0] == _version
+    return own is Module.parameters
+
+
 def _specs(owner, layers):
     """The mg_layer_spec of each of layers (Layers, or a Neuron alone) as a C array, and the id
     arrays it points into; kept in owner's _cache_specs while nothing has changed."""
@@ -298,7 +322,7 @@ class Layer(Module):
         return out[0] if len(out) == 1 else out
 
     def parameters(self):
-        return [p for n in self.neurons for p in n.parameters()]
+        return _gathered(self, self.neurons)
 
     def __repr__(self):
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
@@ -326,7 +350,7 @@ class MLP(Module):
         return _apply_layers(self, self.layers, x)
 
     def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
+        return _gathered(self, self.layers)
 
     def __repr__(self):
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
@@ -384,7 +408,7 @@ class Sequential(Module):
         return [(str(i), layer) for i, layer in enumerate(self.layers)]
 
     def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
+        return _gathered(self, self.layers)
 
     def __repr__(self):
         return f"Sequential({', '.join(str(layer) for layer in self.layers)})"

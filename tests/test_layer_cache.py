@@ -17,6 +17,9 @@ def unfused(neuron, x):
 
 
 def check_layer(layer, x):
+    params = layer.parameters()
+    assert [id(p) for p in params] == [id(p) for n in layer.neurons for p in n.w + [n.b]]
+    params.clear()  # a new list each time: this one is the caller's
     out = layer(x)
     out = out if isinstance(out, list) else [out]
     assert [bits(y.data) for y in out] == [bits(unfused(n, x).data) for n in layer.neurons]
@@ -88,6 +91,20 @@ def test_a_neuron_and_an_mlp_see_changes_too():
         assert bits(model(x).data) == bits(unfused(model.layers[1].neurons[0], hidden).data)
         model.layers[1].neurons[0].b = Value(10.0)
         model.layers[0].neurons[2].w[1] = Value(-4.0)
+
+
+def test_an_mlps_parameters_follow_its_layers():
+    random.seed(5)
+    model = nn.MLP(2, [3, 1])
+    first = model.parameters()
+    model.layers.append(nn.Layer(1, 2))
+    assert model.parameters() == first + model.layers[2].parameters()
+    model.layers[0].neurons[0].w[0] = Value(9.0)
+    assert model.parameters()[0].data == 9.0
+    seq = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1))
+    params = seq.parameters()
+    seq.layers[2].neurons[0].b = Value(4.0)
+    assert seq.parameters() == params[:-1] + [seq.layers[2].neurons[0].b]
 
 
 def test_a_changed_weight_count_is_a_value_error():
