@@ -237,11 +237,6 @@ static int32_t take_slot(void)
     return store.top++;
 }
 
-int node_is_live(int32_t id)
-{
-    return id >= 0 && id < store.top && store.nodes[id].op != FREE_SLOT;
-}
-
 int32_t node_new(int32_t kind, int32_t nkids)
 {
     if (store.node_limit && store.live >= store.node_limit)

@@ -103,7 +103,6 @@ void put_back(int32_t id);
 /* Drop one reference; a node nobody refers to is freed, and so, in turn, are
  * children only it referred to. */
 void node_drop(int32_t id);
-int node_is_live(int32_t id);
 /* Let go of the node's children and of what it keeps beside them: it is left
  * with no children, for the caller to give a kind. */
 void node_unlink(int32_t id);
@@ -120,6 +119,13 @@ void tape_move_before(int32_t id, int32_t count);
  * (mg_set_custom). */
 void tape_drop(int32_t id);
 void tape_put_first(int32_t id);
+
+/* Whether id is a node's (in the store, and not a free slot): every id a call is given is
+ * checked, so this is inline. */
+static inline int node_is_live(int32_t id)
+{
+    return id >= 0 && id < store.top && store.nodes[id].op != FREE_SLOT;
+}
 
 static inline int32_t node_nkids(const Node *n)
 {

@@ -330,7 +330,9 @@ class Layer(Module):
 
 def _apply_layers(owner, layers, x):
     """x through each layer in turn, as micrograd's MLP does it."""
-    if not layers or not all(type(layer) in _CHAINED and layer.neurons for layer in layers):
+    cache = owner.__dict__.get("_cache_specs")  # (made for these layers, unchanged since)
+    if (cache is None or cache[0] != _version) and (
+            not layers or not all(type(layer) in _CHAINED and layer.neurons for layer in layers)):
         for layer in layers:  # some layer has its own __call__: use it
             x = layer(x)
         return x
