@@ -11,6 +11,7 @@ activations ReLU, Tanh and Sigmoid, the losses of micrograd_c.losses, and
 state_dict / load_state_dict / save / load on every Module. Optimizers are in
 micrograd_c.optim.
 """
+import itertools
 import random
 
 from ._core import ffi, lib
@@ -23,13 +24,16 @@ from .losses import binary_cross_entropy, cross_entropy, hinge_loss, mse_loss  #
 # neurons' weight lists and its list of neurons are _Params lists, and every change to one, or
 # to a Module's attribute, counts in _version: a layer whose cache is as new as _version knows
 # its parameters are the ones it cached without looking. (Lists that are not _Params, which code
-# may assign, are compared with the cached ones on every call instead.)
+# may assign, are compared with the cached ones on every call instead.) A change counts once it
+# is made, with a number no change had before (from one counter: threads cannot lose a count), so
+# a cache checked against lists as they were before a change is never as new as it.
+_counts = itertools.count(1)
 _version = 0
 
 
 def _changed():
     global _version
-    _version += 1
+    _version = next(_counts)
 
 
 class _Params(list):
@@ -40,9 +44,10 @@ class _Params(list):
 def _counted(name):
     method = getattr(list, name)
 
-    def change(self, *args):
+    def change(self, *args, **kwargs):
+        result = method(self, *args, **kwargs)
         _changed()
-        return method(self, *args)
+        return result
 
     change.__name__ = name
     return change
@@ -76,12 +81,12 @@ class Module:
         return []
 
     def __setattr__(self, name, value):
-        _changed()  # (it may be a layer's neurons, or a neuron's weights)
         object.__setattr__(self, name, value)
+        _changed()  # (it may be a layer's neurons, or a neuron's weights)
 
     def __delattr__(self, name):
-        _changed()
         object.__delattr__(self, name)
+        _changed()
 
     def __getstate__(self):  # the cached C arrays are not picklable, and cheap to remake
         return {k: v for k, v in self.__dict__.items() if k not in _CACHES}

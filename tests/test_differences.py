@@ -71,3 +71,13 @@ def test_a_subclass_lives_as_long_as_a_parent_does():
     del e
     gc.collect()
     assert sorted(type(k).__name__ for k in y._prev) == ["Ext", "Value"]
+
+
+def test_parameter_lists_are_lists_that_count_their_changes():
+    model = nn.MLP(2, [3, 1])
+    for lst in (model.layers, model.layers[0].neurons, model.layers[0].neurons[0].w):
+        assert isinstance(lst, list) and type(lst) is not list
+    neuron = model.layers[0].neurons[0]
+    neuron.w = [Value(1.0), Value(2.0)]  # a plain list in its place works, as in micrograd
+    neuron.w[1] = Value(-3.0)
+    assert model.layers[0]([1.0, 1.0])[0].data == max(0.0, 1.0 - 3.0)

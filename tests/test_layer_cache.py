@@ -51,6 +51,9 @@ def changes():
     def reversed_weights(layer):
         layer.neurons[1].w.reverse()
 
+    def sorted_weights(layer):
+        layer.neurons[1].w.sort(key=lambda v: v.data)
+
     def weights_swapped_between_neurons(layer):
         a, b = layer.neurons[0], layer.neurons[1]
         a.w, b.w = b.w, a.w
@@ -63,8 +66,8 @@ def changes():
             n.nonlin = False
 
     return [new_weight, new_bias, plain_list_then_edited, new_neuron, appended_neuron,
-            new_neurons, reversed_weights, weights_swapped_between_neurons, slice_assigned,
-            nonlin_changed]
+            new_neurons, reversed_weights, sorted_weights, weights_swapped_between_neurons,
+            slice_assigned, nonlin_changed]
 
 
 @pytest.mark.parametrize("change", changes(), ids=lambda f: f.__name__)
