@@ -64,6 +64,13 @@ static size_t align_up(size_t bytes, size_t to)
     return (bytes + to - 1) / to * to;
 }
 
+/* The bytes of an array of n entries of size bytes each, in whole REGION_ALIGN steps (in 64
+ * bits: on a 32-bit machine the most slots do not fit in the address space). */
+static uint64_t region_bytes(uint64_t n, size_t size)
+{
+    return (n * size + REGION_ALIGN - 1) / REGION_ALIGN * REGION_ALIGN;
+}
+
 #ifdef _WIN32
 static void *reserve(size_t bytes)
 {
@@ -105,16 +112,16 @@ static int32_t max_slots; /* what was reserved */
  * the most there can be, or as many as the address space allows. */
 static int reserve_fixed(void)
 {
-    for (size_t slots = (size_t)1 << 31; slots >= REGION_ALIGN; slots /= 4) {
-        size_t n = slots - REGION_ALIGN, total = 0;
+    for (uint64_t slots = (uint64_t)1 << 31; slots >= REGION_ALIGN; slots /= 4) {
+        uint64_t n = slots - REGION_ALIGN, total = 0;
         for (int i = 0; i < FIXED; i++)
-            total += align_up(n * FIXED_SIZES[i], REGION_ALIGN);
-        char *base = reserve(total);
+            total += region_bytes(n, FIXED_SIZES[i]);
+        char *base = total <= SIZE_MAX ? reserve((size_t)total) : NULL;
         if (!base)
             continue;
         for (int i = 0; i < FIXED; i++) {
             fixed[i] = base;
-            base += align_up(n * FIXED_SIZES[i], REGION_ALIGN);
+            base += (size_t)region_bytes(n, FIXED_SIZES[i]);
         }
         max_slots = (int32_t)n;
         return 0;
