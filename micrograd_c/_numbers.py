@@ -2,6 +2,9 @@
 import numbers
 
 
+_REAL_TYPES = set()  # the types of numbers.Real seen so far: isinstance on an ABC is slow
+
+
 def as_float(x):
     """x as a float if it is a real number, else None.
 
@@ -10,7 +13,10 @@ def as_float(x):
     `1.0 + x` takes too. Not: str, complex, Decimal (`1.0 + Decimal(1)` is a TypeError), arrays
     with ndim >= 1. An int too large for a double raises OverflowError, as float(x) does.
     """
+    if type(x) in _REAL_TYPES:  # (numpy's integer scalars, say: `-y * score` in a loss)
+        return float(x)
     if isinstance(x, numbers.Real):
+        _REAL_TYPES.add(type(x))
         return float(x)
     # numpy is not imported here: a numpy object has already brought it in
     if type(x).__module__ == "numpy" and getattr(x, "ndim", None) == 0 and x.dtype.kind in "biuf":

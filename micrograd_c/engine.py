@@ -152,7 +152,9 @@ class Value:
     __array_ufunc__ = None  # numpy scalars then defer to our reflected operators
 
     def __init__(self, data, _children=(), _op="", label=""):
-        x = data if type(data) is float else _number(data, "Value data")
+        # (a numpy float is a float: the inputs of many a training loop)
+        x = data if type(data) is float else float(data) if isinstance(data, float) else \
+            _number(data, "Value data")
         kids = _children if type(_children) is tuple else tuple(_children)
         # A new Value refers to nothing but its class; one that refers to more may already
         # have a node (micrograd code can call __init__ again on a live Value)
