@@ -1,4 +1,4 @@
-"""micrograd's nn (Module, Neuron, Layer, MLP), with each layer's neurons computed by one C call.
+"""micrograd's nn (Module, Neuron, Layer, MLP), with a model's layers computed by one C call.
 
 Parameters are drawn exactly as micrograd draws them (random.uniform(-1, 1)
 per weight, in order; bias 0), so after random.seed(s) a model equals
