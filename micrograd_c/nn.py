@@ -59,6 +59,18 @@ for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "e
 _CACHES = ("_cache", "_cache_specs", "_cache_params", "_zero_grad_ids")  # not pickled
 
 
+def _current(owner, name):
+    """What owner keeps under name, if no change has been counted since it was kept; else None."""
+    kept = owner.__dict__.get(name)
+    return kept[1] if kept is not None and kept[0] == _version else None
+
+
+def _keep(owner, name, value, counted):
+    """Keep value under name, as new as the count if what it was made from is counted (else it
+    is never current: its maker compares instead)."""
+    object.__setattr__(owner, name, (_version if counted else None, value))
+
+
 class Module:
 
     def zero_grad(self):
@@ -188,13 +200,14 @@ def _assign(t, a):
 def _param_ids(module, neurons):
     """C arrays of the neurons' weight ids (neuron by neuron) and bias ids, kept in
     module._cache while the parameters are the same."""
+    current = _current(module, "_cache")
+    if current is not None:  # nothing changed since it was made
+        return current[1]
     cache = module.__dict__.get("_cache")
-    if cache is not None and cache[0] == _version:  # nothing changed since it was made
-        return cache[2]
     params = ([n.w for n in neurons], [n.b for n in neurons])
     counted = all(type(w) is _Params for w in params[0]) and (
         type(neurons) is _Params or neurons == [module])
-    if cache is None or cache[1] != params:
+    if cache is None or cache[1][0] != params:
         nin = len(neurons[0].w)
         if any(len(n.w) != nin for n in neurons):
             raise ValueError("all neurons of a layer must have the same number of weights")
@@ -202,8 +215,8 @@ def _param_ids(module, neurons):
                ffi.new("int32_t[]", [n.b._i for n in neurons]))
         params = ([list(w) for w in params[0]], params[1])  # (held: they hold the nodes)
     else:
-        params, ids = cache[1], cache[2]
-    object.__setattr__(module, "_cache", (_version if counted else None, params, ids))
+        params, ids = cache[1]
+    _keep(module, "_cache", (params, ids), counted)
     return ids
 
 
@@ -237,12 +250,12 @@ def _gathered(owner, parts):
     """[p for part in parts for p in part.parameters()], as a new list each time (as micrograd's
     is), from owner's _cache_params while nothing has changed: parts is a _Params of modules whose
     parameters() are this module's own, counted in turn."""
-    cache = owner.__dict__.get("_cache_params")
-    if cache is not None and cache[0] == _version:
-        return list(cache[1])
+    current = _current(owner, "_cache_params")
+    if current is not None:
+        return list(current)
     params = [p for part in parts for p in part.parameters()]
     counted = type(parts) is _Params and all(_counted_parameters(part) for part in parts)
-    object.__setattr__(owner, "_cache_params", (_version if counted else None, list(params)))
+    _keep(owner, "_cache_params", list(params), counted)
     return params
 
 
@@ -252,23 +265,22 @@ def _counted_parameters(module):
     if own is Neuron.parameters:
         return type(module.w) is _Params
     if own in (Layer.parameters, MLP.parameters, Sequential.parameters):
-        cache = module.__dict__.get("_cache_params")
-        return cache is not None and cache[0] == _version
+        return _current(module, "_cache_params") is not None
     return own is Module.parameters
 
 
 def _specs(owner, layers):
     """The mg_layer_spec of each of layers (Layers, or a Neuron alone) as a C array, and the id
     arrays it points into; kept in owner's _cache_specs while nothing has changed."""
-    cache = owner.__dict__.get("_cache_specs")
-    if cache is not None and cache[0] == _version:
-        return cache[1]
+    current = _current(owner, "_cache_specs")
+    if current is not None:
+        return current
     specs, ids = ffi.new("mg_layer_spec[]", len(layers)), []
     counted = type(layers) is _Params or layers == [owner]
     for k, layer in enumerate(layers):
         neurons = [layer] if isinstance(layer, Neuron) else layer.neurons
         w_ids, b_ids = _param_ids(layer, neurons)
-        counted = counted and layer.__dict__["_cache"][0] is not None
+        counted = counted and _current(layer, "_cache") is not None
         nin = len(neurons[0].w)
         if k and nin != specs[k - 1].nout:
             raise ValueError(f"expected {nin} inputs, got {specs[k - 1].nout}")
@@ -277,7 +289,7 @@ def _specs(owner, layers):
         spec.relu = 1 if neurons[0].nonlin else 0  # as in micrograd, any truthy nonlin means ReLU
         ids.append((w_ids, b_ids))
     made = (specs, ids)
-    object.__setattr__(owner, "_cache_specs", (_version if counted else None, made))
+    _keep(owner, "_cache_specs", made, counted)
     return made
 
 
@@ -335,8 +347,8 @@ class Layer(Module):
 
 def _apply_layers(owner, layers, x):
     """x through each layer in turn, as micrograd's MLP does it."""
-    cache = owner.__dict__.get("_cache_specs")  # (made for these layers, unchanged since)
-    if (cache is None or cache[0] != _version) and (
+    # (specs kept for these layers: they were chained last time, and nothing has changed since)
+    if _current(owner, "_cache_specs") is None and (
             not layers or not all(type(layer) in _CHAINED and layer.neurons for layer in layers)):
         for layer in layers:  # some layer has its own __call__: use it
             x = layer(x)
