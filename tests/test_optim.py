@@ -1,4 +1,6 @@
 """optim.SGD and optim.Adam: 10 steps against torch.optim (float64) and, to the bit, against the reference."""
+import math
+
 import numpy as np
 import pytest
 
@@ -160,3 +162,174 @@ def test_a_bad_step_count_says_so(steps):
         opt.steps = steps
         with pytest.raises(ValueError, match="steps must be an int"):
             opt.step()
+
+
+# ---- state_dict and load_state_dict ----
+
+def trained(name, kwargs, steps, seed=0):
+    """(params, optimizer) after `steps` steps on problem(seed)."""
+    p0, A, c = problem(seed)
+    params = [Value(x) for x in p0]
+    opt = getattr(optim, name)(params, **kwargs)
+    go_on(params, opt, steps, seed)
+    return params, opt
+
+
+def go_on(params, opt, steps, seed=0):
+    _, A, c = problem(seed)
+    for _ in range(steps):
+        opt.zero_grad()
+        objective(params, A, c, lambda v: v.tanh()).backward()
+        opt.step()
+    return [p.data for p in params]
+
+
+@pytest.mark.parametrize("name, kwargs", CONFIGS)
+def test_a_loaded_state_dict_goes_on_as_the_optimizer_it_came_from(name, kwargs):
+    import pickle
+    params, opt = trained(name, kwargs, 4)
+    state = pickle.loads(pickle.dumps(opt.state_dict()))  # plain Python: saves anywhere
+    copies = [Value(p.data) for p in params]
+    fresh = getattr(optim, name)(copies, lr=0.5)  # other hyperparameters: all come from the state
+    fresh.load_state_dict(state)
+    assert fresh.steps == opt.steps == 4
+    assert go_on(copies, fresh, 3) == go_on(params, opt, 3)
+
+
+@pytest.mark.parametrize("name, kwargs", CONFIGS)
+def test_state_dict_has_torchs_layout_and_values(name, kwargs):
+    torch = pytest.importorskip("torch")
+    params, opt = trained(name, kwargs, 3)
+    p0, A, c = problem(0)
+    p = torch.tensor(p0, dtype=torch.float64, requires_grad=True)
+    topt = getattr(torch.optim, name)([p], **kwargs)
+    for _ in range(3):
+        topt.zero_grad()
+        objective(p, torch.tensor(A, dtype=torch.float64), torch.tensor(c, dtype=torch.float64),
+                  torch.tanh).backward()
+        topt.step()
+    ours, theirs = opt.state_dict(), topt.state_dict()
+    assert set(ours) == set(theirs) == {"state", "param_groups"}
+    (group,), (tgroup,) = ours["param_groups"], theirs["param_groups"]
+    assert group["params"] == list(range(len(params)))
+    for key, value in group.items():
+        if key != "params":
+            assert tgroup[key] == pytest.approx(value)
+    tstate = theirs["state"].get(0, {})
+    for name_ in opt._buffers:
+        if tstate.get(name_) is None:  # torch keeps no momentum buffer without momentum
+            continue
+        assert [ours["state"][i][name_] for i in range(len(params))] == pytest.approx(
+            tstate[name_].tolist(), rel=1e-9, abs=1e-12)
+    assert all(ours["state"][i]["step"] == 3 for i in range(len(params)))
+
+
+def test_state_dict_is_empty_before_a_step_and_a_copy_after():
+    params = [Value(1.0), Value(2.0)]
+    opt = optim.Adam(params, lr=0.1)
+    assert opt.state_dict() == {"state": {}, "param_groups": [
+        {"lr": 0.1, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "params": [0, 1]}]}
+    (params[0] * params[1]).backward()
+    opt.step()
+    state = opt.state_dict()
+    state["state"][0]["exp_avg"] = 123.0  # changing the dict does not change the optimizer
+    assert opt.exp_avg[0] != 123.0
+    fresh = optim.Adam([Value(1.0), Value(2.0)])
+    fresh.load_state_dict(opt.state_dict())
+    fresh.exp_avg[1] = 7.0  # nor does the loaded optimizer share arrays with the dict
+    assert opt.exp_avg[1] != 7.0
+
+
+def test_a_state_dict_that_does_not_fit_is_refused_and_changes_nothing():
+    params, opt = trained("SGD", dict(lr=0.1, momentum=0.9), 2)
+    adam_state = trained("Adam", dict(lr=0.1), 2)[1].state_dict()
+    good = opt.state_dict()
+    wrong_size = optim.SGD([Value(1.0)], lr=0.1, momentum=0.9).state_dict()
+    bad = [
+        adam_state,
+        wrong_size,
+        {"state": {}},
+        {"state": {}, "param_groups": []},
+        {**good, "param_groups": [{**good["param_groups"][0], "lr": -1.0}]},
+        {**good, "state": {i: {**s, "step": 2.5} for i, s in good["state"].items()}},
+        {**good, "state": {0: good["state"][0]}},
+        "not a dict",
+    ]
+    before = (opt.state_dict(), opt.momentum_buffer.tolist(), opt.steps)
+    for state in bad:
+        with pytest.raises(ValueError):
+            opt.load_state_dict(state)
+        assert (opt.state_dict(), opt.momentum_buffer.tolist(), opt.steps) == before
+
+
+# ---- learning-rate schedulers ----
+
+SCHEDULERS = [  # (name, kwargs, the rate at epoch e from base rate b, written out here)
+    ("StepLR", dict(step_size=3, gamma=0.5), lambda b, e: b * 0.5 ** (e // 3)),
+    ("StepLR", dict(step_size=1), lambda b, e: b * 0.1 ** e),
+    ("CosineAnnealingLR", dict(T_max=7, eta_min=0.01),
+     lambda b, e: 0.01 + (b - 0.01) * (1 + math.cos(math.pi * e / 7)) / 2),
+    ("CosineAnnealingLR", dict(T_max=10), lambda b, e: b * (1 + math.cos(math.pi * e / 10)) / 2),
+    ("LambdaLR", dict(lr_lambda=lambda e: 0.95 ** e), lambda b, e: b * 0.95 ** e),
+]
+EPOCHS = 25
+
+
+def lr_sequence(opt, scheduler):
+    """The optimizer's rate at each of EPOCHS epochs, stepping the scheduler after each."""
+    rates = []
+    for _ in range(EPOCHS):
+        rates.append(opt.lr)
+        assert scheduler.get_last_lr() == [opt.lr]
+        opt.step()
+        scheduler.step()
+    return rates
+
+
+@pytest.mark.parametrize("name, kwargs, rate", SCHEDULERS)
+def test_schedulers_follow_their_formula_and_torch(name, kwargs, rate):
+    params = [Value(1.0)]
+    opt = optim.SGD(params, lr=0.3)
+    got = lr_sequence(opt, getattr(optim.lr_scheduler, name)(opt, **kwargs))
+    assert got == [rate(0.3, e) for e in range(EPOCHS)]
+    ref_opt = reference.optim.SGD([reference.Value(1.0)], lr=0.3)  # any optimizer with an lr
+    assert lr_sequence(ref_opt, getattr(optim.lr_scheduler, name)(ref_opt, **kwargs)) == got
+    torch = pytest.importorskip("torch")
+    topt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.3)
+    tsched = getattr(torch.optim.lr_scheduler, name)(topt, **kwargs)
+    expected = []
+    for _ in range(EPOCHS):
+        expected.append(topt.param_groups[0]["lr"])
+        topt.step()
+        tsched.step()
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)  # torch updates it recursively
+
+
+@pytest.mark.parametrize("name, kwargs, rate", SCHEDULERS[:4])
+def test_a_scheduler_resumes_from_its_state_dict(name, kwargs, rate):
+    import pickle
+    opt = optim.SGD([Value(1.0)], lr=0.3)
+    sched = getattr(optim.lr_scheduler, name)(opt, **kwargs)
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    saved_opt, saved = pickle.dumps(opt.state_dict()), pickle.dumps(sched.state_dict())
+    opt2 = optim.SGD([Value(1.0)], lr=0.3)
+    sched2 = getattr(optim.lr_scheduler, name)(opt2, **kwargs)
+    opt2.load_state_dict(pickle.loads(saved_opt))
+    sched2.load_state_dict(pickle.loads(saved))
+    assert sched2.last_epoch == 5 and opt2.lr == opt.lr == rate(0.3, 5)
+    assert lr_sequence(opt2, sched2) == lr_sequence(opt, sched)
+
+
+def test_schedulers_refuse_bad_arguments():
+    opt = optim.SGD([Value(1.0)], lr=0.3)
+    with pytest.raises(ValueError, match="step_size"):
+        optim.lr_scheduler.StepLR(opt, step_size=0)
+    with pytest.raises(ValueError, match="T_max"):
+        optim.lr_scheduler.CosineAnnealingLR(opt, T_max=2.5)
+    with pytest.raises(TypeError, match="lr_lambda"):
+        optim.lr_scheduler.LambdaLR(opt, lr_lambda=0.5)
+    with pytest.raises(KeyError, match="initial_lr"):
+        optim.lr_scheduler.StepLR(optim.SGD([Value(1.0)], lr=0.3), step_size=2, last_epoch=4)
+    assert opt.lr == 0.3
