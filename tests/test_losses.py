@@ -83,6 +83,51 @@ def test_hinge_loss_is_micrograds_svm_loss():
     assert nn.hinge_loss([Value(p) for p in d["pred"]], d["labels"]).data == expected.data
 
 
+TARGET_KEYS = {"mse": "target", "hinge": "labels", "bce": "binary"}
+
+
+@pytest.mark.parametrize("case", TARGET_KEYS)
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("form", [np.array, tuple, lambda t: np.array(t, dtype=np.float32).astype(np.float64),
+                                  lambda t: iter(t)])
+def test_targets_as_numpy_arrays_tuples_or_iterables_give_the_same_bits(case, seed, form):
+    """What make_moons returns (a numpy array) is taken as the list of its numbers."""
+    d = inputs(seed)
+    as_list = loss_and_grads(Value, case, d)
+    d[TARGET_KEYS[case]] = form(d[TARGET_KEYS[case]])
+    if form is not np.array:
+        assert loss_and_grads(Value, case, d)[0] == pytest.approx(as_list[0], rel=1e-6)
+    else:
+        assert loss_and_grads(Value, case, d) == as_list
+
+
+def test_integer_numpy_labels_as_make_moons_gives_them():
+    y = np.array([0, 1, 1, 0]) * 2 - 1  # numpy ints, -1 and 1
+    scores = [Value(x) for x in (0.5, -0.25, 2.0, -3.0)]
+    assert nn.hinge_loss(scores, y).data == nn.hinge_loss(scores, y.tolist()).data == (1.5 + 1.25) / 4  # relu(1 + 0.5), relu(1 + 0.25), 0, 0
+
+
+def test_predictions_as_a_numpy_array_of_values():
+    values = [Value(1.0), Value(2.0)]
+    assert nn.mse_loss(np.array(values, dtype=object), [0.0, 0.0]).data == 2.5
+
+
+@pytest.mark.parametrize("target, message", [
+    ([1.0], "got 3 predictions and 1 targets"),
+    (np.zeros(2), "got 3 predictions and 2 targets"),
+    (np.zeros((3, 1)), r"1-d array, got an array of shape \(3, 1\)"),
+])
+def test_targets_that_do_not_fit_say_how(target, message):
+    with pytest.raises(ValueError, match=message):
+        nn.mse_loss([Value(1.0), Value(2.0), Value(3.0)], target)
+
+
+@pytest.mark.parametrize("target", ["abc", object(), None])
+def test_targets_that_are_not_numbers_are_a_type_error(target):
+    with pytest.raises(TypeError):
+        nn.mse_loss([Value(1.0)], target)
+
+
 def test_single_value_and_list_of_one_agree():
     assert nn.mse_loss(Value(3.0), 1.0).data == nn.mse_loss([Value(3.0)], [1.0]).data == 4.0
 
