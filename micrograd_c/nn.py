@@ -11,8 +11,16 @@ activations ReLU, Tanh and Sigmoid, the losses of micrograd_c.losses, and
 state_dict / load_state_dict / save / load on every Module. Optimizers are in
 micrograd_c.optim.
 """
+from __future__ import annotations
+
 import itertools
+import os
 import random
+
+TYPE_CHECKING = False  # (typing is not imported at run time: it would add to the import time)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any
 
 from ._core import ffi, lib
 from .engine import Value, _made, _retry
@@ -72,8 +80,10 @@ def _keep(owner, name, value, counted):
 
 
 class Module:
+    """The base of every model and layer, as micrograd's: zero_grad() and parameters(), and
+    torch's state_dict(), load_state_dict(), save() and load()."""
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Every parameter's grad = 0: one C call over their ids, kept while parameters() is
         the same list of Values."""
         params = self.parameters()
@@ -89,18 +99,24 @@ class Module:
         if err:
             _retry(err, lib.mg_zero_grad, len(params), cache[1], 1)
 
-    def parameters(self):
+    def parameters(self) -> list[Value]:
+        """The module's parameter Values, as a new list (a Module alone has none)."""
         return []
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Set an attribute, and count the change (it may be a layer's neurons, or a neuron's
+        weights: kept ids are made again)."""
         object.__setattr__(self, name, value)
-        _changed()  # (it may be a layer's neurons, or a neuron's weights)
+        _changed()
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
+        """Delete an attribute, and count the change, as __setattr__."""
         object.__delattr__(self, name)
         _changed()
 
-    def __getstate__(self):  # the cached C arrays are not picklable, and cheap to remake
+    def __getstate__(self) -> dict:
+        """For copy and pickle: the attributes, less the kept C arrays (not picklable, and
+        cheap to remake)."""
         return {k: v for k, v in self.__dict__.items() if k not in _CACHES}
 
     # ---- saving and loading, with torch's naming ----
@@ -113,12 +129,12 @@ class Module:
     def _named_children(self):
         return [(name, x) for name, x in vars(self).items() if not name.startswith("_")]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """{key: numpy float64 array}: a copy of every parameter tensor's data."""
         np = _numpy()
         return {key: np.array(_data(t), dtype=np.float64) for key, t in _tensors("", self)}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         """Set every parameter from state, all or nothing.
 
         Missing or unexpected keys raise KeyError, a wrong shape ValueError, naming the keys.
@@ -135,12 +151,18 @@ class Module:
         for key, t in own.items():
             _assign(t, arrays[key].tolist())
 
-    def save(self, path):
-        """Write state_dict() to a numpy .npz file."""
+    def save(self, path: str | os.PathLike | Any) -> None:
+        """Write state_dict() to a numpy .npz file: path, with ".npz" added if it lacks it (as
+        numpy.savez does), or an open binary file."""
         _numpy().savez(path, **self.state_dict())
 
-    def load(self, path):
-        """Read parameters written by save()."""
+    def load(self, path: str | os.PathLike | Any) -> None:
+        """Read parameters written by save(), from the name given to save() (path, or path +
+        ".npz" where numpy added it) or an open binary file."""
+        if isinstance(path, (str, os.PathLike)) and not os.path.exists(path):
+            with_suffix = os.fspath(path) + ".npz"
+            if not os.fspath(path).endswith(".npz") and os.path.exists(with_suffix):
+                path = with_suffix
         with _numpy().load(path) as f:
             self.load_state_dict({key: f[key] for key in f.files})
 
@@ -311,37 +333,48 @@ def _run_layers(owner, layers, x):
 
 
 class Neuron(Module):
+    """micrograd's neuron: relu(w . x + b) (or w . x + b with nonlin=False), nin weights drawn
+    with random.uniform(-1, 1), bias 0. Its output is one fused C node."""
 
-    def __init__(self, nin, nonlin=True):
+    def __init__(self, nin: int, nonlin: bool = True) -> None:
         self.w = _Params(Value(random.uniform(-1, 1)) for _ in range(nin))
         self.b = Value(0)
         self.nonlin = nonlin
 
-    def __call__(self, x):
+    def __call__(self, x: Sequence[Value | float]) -> Value:
+        """The neuron's output for the inputs x (Values or numbers, nin of them)."""
         return _made(_run_layers(self, [self], x)[0])
 
-    def parameters(self):
+    def parameters(self) -> list[Value]:
+        """The weights, then the bias (micrograd's order)."""
         return self.w + [self.b]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
+        """ReLUNeuron(nin) or LinearNeuron(nin), as micrograd's."""
         return f"{'ReLU' if self.nonlin else 'Linear'}Neuron({len(self.w)})"
 
 
 class Layer(Module):
+    """micrograd's layer: nout Neurons of nin inputs each (kwargs, such as nonlin, go to each),
+    computed by one C call."""
 
-    def __init__(self, nin, nout, **kwargs):
+    def __init__(self, nin: int, nout: int, **kwargs: Any) -> None:
         self.neurons = _Params(Neuron(nin, **kwargs) for _ in range(nout))
 
-    def __call__(self, x):
+    def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
+        """The neurons' outputs for the inputs x: a list, or a single Value for one neuron (as
+        micrograd's)."""
         if not self.neurons:
             return []
         out = [_made(i) for i in _run_layers(self, [self], x)]
         return out[0] if len(out) == 1 else out
 
-    def parameters(self):
+    def parameters(self) -> list[Value]:
+        """Every neuron's parameters, neuron by neuron, as a new list."""
         return _gathered(self, self.neurons)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
+        """Layer of [ReLUNeuron(2), ...], as micrograd's."""
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
 
 
@@ -360,18 +393,23 @@ def _apply_layers(owner, layers, x):
 
 
 class MLP(Module):
+    """micrograd's multi-layer perceptron: Layers of sizes nouts after nin inputs, ReLU on all
+    but the last; the whole model is one C call a sample."""
 
-    def __init__(self, nin, nouts):
+    def __init__(self, nin: int, nouts: list[int]) -> None:
         sz = [nin] + nouts
         self.layers = _Params(Layer(sz[i], sz[i+1], nonlin=i != len(nouts)-1) for i in range(len(nouts)))
 
-    def __call__(self, x):
+    def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
+        """The model's outputs for the inputs x (the last layer's, as its __call__ gives them)."""
         return _apply_layers(self, self.layers, x)
 
-    def parameters(self):
+    def parameters(self) -> list[Value]:
+        """Every layer's parameters, layer by layer, as a new list."""
         return _gathered(self, self.layers)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
+        """MLP of [Layer of [...], ...], as micrograd's."""
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
 
 
@@ -386,17 +424,19 @@ class Linear(Layer):
     (nout, nin) and "bias" (nout,), so a torch.nn.Linear's state loads into it.
     """
 
-    def __init__(self, nin, nout):
+    def __init__(self, nin: int, nout: int) -> None:
         super().__init__(nin, nout, nonlin=False)
 
-    def __call__(self, x):
+    def __call__(self, x: Sequence[Value | float]) -> list[Value]:
+        """weight @ x + bias: a list of nout Values, even for one."""
         out = super().__call__(x)
         return out if isinstance(out, list) else [out]  # Layer unwraps a single output
 
     def _named_children(self):
         return [("weight", [n.w for n in self.neurons]), ("bias", [n.b for n in self.neurons])]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
+        """Linear(nin, nout), as torch's."""
         nin = len(self.neurons[0].w) if self.neurons else 0
         return f"Linear({nin}, {len(self.neurons)})"
 
@@ -409,49 +449,59 @@ _CHAINED = (Layer, Linear)
 class Sequential(Module):
     """Modules applied in turn; state_dict keys start with the module's index, as in torch."""
 
-    def __init__(self, *layers):
+    def __init__(self, *layers: Module) -> None:
         if not all(isinstance(layer, Module) for layer in layers):
             raise TypeError("Sequential takes Modules")
         self.layers = _Params(layers)
 
-    def __call__(self, x):
+    def __call__(self, x: Any) -> Any:
+        """x through each module in turn (Linears in a row as one C call)."""
         return _apply_layers(self, self.layers, x)
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> Module:
+        """The i-th module."""
         return self.layers[i]
 
-    def __len__(self):
+    def __len__(self) -> int:
+        """How many modules."""
         return len(self.layers)
 
     def _named_children(self):
         return [(str(i), layer) for i, layer in enumerate(self.layers)]
 
-    def parameters(self):
+    def parameters(self) -> list[Value]:
+        """Every module's parameters, in order, as a new list."""
         return _gathered(self, self.layers)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
+        """Sequential(Linear(2, 16), ReLU(), ...), as torch's."""
         return f"Sequential({', '.join(str(layer) for layer in self.layers)})"
 
 
 class _Activation(Module):
     """Applies the Value method named `fn` to a Value, or to each Value of a list."""
 
-    def __call__(self, x):
+    def __call__(self, x: Value | Iterable[Value]) -> Value | list[Value]:
+        """The activation of a Value, or of each Value of a list."""
         if isinstance(x, (list, tuple)):
             return [getattr(xi, self.fn)() for xi in x]
         return getattr(x, self.fn)()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
+        """ReLU(), Tanh(), Sigmoid(), as torch's."""
         return f"{type(self).__name__}()"
 
 
 class ReLU(_Activation):
+    """max(0, x), each Value's relu(), as torch.nn.ReLU."""
     fn = "relu"
 
 
 class Tanh(_Activation):
+    """tanh(x), each Value's tanh(), as torch.nn.Tanh."""
     fn = "tanh"
 
 
 class Sigmoid(_Activation):
+    """1 / (1 + exp(-x)), each Value's sigmoid(), as torch.nn.Sigmoid."""
     fn = "sigmoid"

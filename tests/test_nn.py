@@ -207,6 +207,34 @@ def test_state_dict_keys_shapes_and_round_trip(tmp_path):
     assert [p.data for p in c.parameters()] == [p.data for p in a.parameters()]
 
 
+@pytest.mark.parametrize("name", ["model", "model.npz", "run.v2", "model.NPZ"])
+@pytest.mark.parametrize("as_path", [str, lambda p: p])
+def test_save_and_load_round_trip_for_the_name_given(tmp_path, name, as_path):
+    """save(name) writes what numpy.savez writes for it (".npz" added where it lacks it); load(name)
+    reads it back from the same name."""
+    random.seed(1)
+    a, b = nn.MLP(3, [4, 2]), nn.MLP(3, [4, 2])
+    a.save(as_path(tmp_path / name))
+    written = sorted(p.name for p in tmp_path.iterdir())
+    np.savez(tmp_path / "numpy_says", x=np.zeros(1))  # numpy's own rule, to compare with
+    assert written == [name if name.endswith(".npz") else name + ".npz"]
+    assert (tmp_path / "numpy_says.npz").exists()
+    b.load(as_path(tmp_path / name))
+    assert [p.data for p in b.parameters()] == [p.data for p in a.parameters()]
+
+
+def test_save_and_load_through_open_files_and_a_missing_name(tmp_path):
+    random.seed(2)
+    a, b = nn.MLP(2, [3, 1]), nn.MLP(2, [3, 1])
+    with open(tmp_path / "f.bin", "wb") as f:
+        a.save(f)
+    with open(tmp_path / "f.bin", "rb") as f:
+        b.load(f)
+    assert [p.data for p in b.parameters()] == [p.data for p in a.parameters()]
+    with pytest.raises(FileNotFoundError):
+        b.load(tmp_path / "nothing")
+
+
 def test_load_of_the_wrong_shape_raises_value_error_naming_the_key_and_changes_nothing():
     random.seed(0)
     small, big = nn.MLP(2, [3, 1]), nn.MLP(2, [4, 1])
