@@ -11,8 +11,11 @@ __version__ = "0.1.0"
 __all__ = ["Value", "memory_stats", "set_node_limit", "install_as_micrograd"]
 
 
-def install_as_micrograd():
-    """Make `import micrograd`, `micrograd.engine` and `micrograd.nn` resolve to micrograd_c."""
+def install_as_micrograd() -> None:
+    """Make `import micrograd`, `micrograd.engine` and `micrograd.nn` resolve to micrograd_c.
+
+    Call it before code written for micrograd imports it: that code then runs on micrograd_c
+    unchanged (its Value is micrograd_c.Value, its MLP micrograd_c.nn.MLP)."""
     from . import engine, nn
     sys.modules["micrograd"] = sys.modules[__name__]
     sys.modules["micrograd.engine"] = engine

@@ -5,7 +5,7 @@ import numbers
 _REAL_TYPES = set()  # the types of numbers.Real seen so far: isinstance on an ABC is slow
 
 
-def as_float(x):
+def as_float(x: object) -> float | None:
     """x as a float if it is a real number, else None.
 
     Real numbers are those of `numbers.Real` (int, float, bool, Fraction, numpy's integer and

@@ -6,6 +6,8 @@ Python's garbage collector never has to walk a graph: that is where micrograd
 spends most of its time. When a Value dies its id is queued, and one C call
 releases a batch of them; nodes nothing holds any more are freed.
 """
+from __future__ import annotations
+
 import gc
 import operator
 import sys
@@ -15,6 +17,10 @@ import _weakref
 
 from ._core import ffi as _ffi, lib
 from ._numbers import as_float
+
+TYPE_CHECKING = False  # (typing is not imported at run time: it would add to the import time)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 _mg_op, _mg_custom = lib.mg_op, lib.mg_custom
 _NO_NODE = lib.MG_NO_NODE  # a released Value's `_i`: no node's id, and past every view's end
@@ -144,14 +150,27 @@ def _made(i):
 
 
 class Value:
-    """ stores a single scalar value and its gradient """
+    """Stores a single scalar value and its gradient, as micrograd's Value does.
+
+    Arithmetic on Values (and numbers) makes new Values that remember what they were
+    computed from; `backward()` then fills in the gradient of each of them. The node a
+    Value stands for lives in micrograd_c's C store, where `data` and `grad` are kept.
+    """
     # `_i` is the node's id. Any other attribute (`label`, the lecture's; whatever code written
     # for micrograd sets) goes in a __dict__, made only for a Value that gets one; and Values
     # can be weakly referenced, as micrograd's can.
     __slots__ = ("_i", "__dict__", "__weakref__")
     __array_ufunc__ = None  # numpy scalars then defer to our reflected operators
 
-    def __init__(self, data, _children=(), _op="", label=""):
+    def __init__(self, data: float, _children: Iterable[Value] = (), _op: str = "",
+                 label: str = "") -> None:
+        """A leaf Value holding `data`, a real number (int, float, bool, numpy scalar, ...).
+
+        An int stays an int, as in micrograd (while a double holds it exactly). `_children`
+        and `_op` are micrograd's way to make a custom op: the Values this one is computed
+        from and the op's name, with its `_backward` set next. `label` is a name for the
+        Value (the nn-zero-to-hero lecture's). TypeError if `data` is not a real number.
+        """
         # (a numpy float is a float: the inputs of many a training loop)
         x = data if type(data) is float else float(data) if isinstance(data, float) else \
             _number(data, "Value data")
@@ -179,7 +198,9 @@ class Value:
         if label != "":
             self.label = label
 
-    def __del__(self):
+    def __del__(self) -> None:
+        """Release this Value's node (queued, then freed in a batch); the Value is unusable
+        after that. Python calls it when the Value is dropped."""
         try:
             i = self._i
             self._i = _NO_NODE  # released, in the same step as read: a second call queues no node
@@ -202,19 +223,21 @@ class Value:
             pass
 
     @property
-    def label(self):
+    def label(self) -> str:
         """The nn-zero-to-hero lecture's label: '' until set."""
         return self.__dict__.get("label", "")
 
     @label.setter
-    def label(self, text):
+    def label(self, text: str) -> None:
         self.__dict__["label"] = text
         if _has_node(self):
             _park(self)  # a child keeps its label while a parent lives, as in micrograd
 
     # ---- ops: each is one C call that makes the node (and a leaf for a number operand, as
     # micrograd does) and computes its data ----
-    def __add__(self, other):
+    def __add__(self, other: Value | float) -> Value:
+        """self + other (and other + self): a new Value. A number operand becomes a leaf
+        Value, as in micrograd."""
         if isinstance(other, Value):
             return _made(_mg_op(_ADD, self._i, other._i, 0.0))
         c = _const(other)
@@ -223,7 +246,8 @@ class Value:
         kind = _ADD if type(other) is float else _ADD | _int_flag(other)
         return _made(_mg_op(kind, self._i, -1, c))
 
-    def __mul__(self, other):
+    def __mul__(self, other: Value | float) -> Value:
+        """self * other (and other * self): a new Value."""
         if isinstance(other, Value):
             return _made(_mg_op(_MUL, self._i, other._i, 0.0))
         c = _const(other)
@@ -232,29 +256,37 @@ class Value:
         kind = _MUL if type(other) is float else _MUL | _int_flag(other)
         return _made(_mg_op(kind, self._i, -1, c))
 
-    def __pow__(self, other):
+    def __pow__(self, other: float) -> Value:
+        """self ** other, for an int or float power: a new Value (a Value power is a
+        TypeError, as in micrograd)."""
         c = _const(other)  # only int/float powers, as in micrograd; Value ** Value is a TypeError
         if c is None:
             return NotImplemented
         kind = _POW if type(other) is float else _POW | _int_flag(other)
         return _made(_mg_op(kind, self._i, -1, c))
 
-    def __neg__(self):  # self * -1, as micrograd writes it
+    def __neg__(self) -> Value:
+        """-self, computed as self * -1 (micrograd's way)."""
         return _made(_mg_op(_MUL | _ARG_INT, self._i, -1, -1.0))
 
-    def relu(self):
+    def relu(self) -> Value:
+        """max(0, self): a new Value, whose gradient is 1 where data > 0, else 0."""
         return _made(_mg_op(_RELU, self._i, -1, 0.0))
 
-    def tanh(self):
+    def tanh(self) -> Value:
+        """tanh(self): a new Value."""
         return _made(_mg_op(_TANH, self._i, -1, 0.0))
 
-    def exp(self):
+    def exp(self) -> Value:
+        """e ** self: a new Value. OverflowError if the result is too large for a float."""
         return _made(_mg_op(_EXP, self._i, -1, 0.0))
 
-    def log(self):
+    def log(self) -> Value:
+        """The natural logarithm of self: a new Value. ValueError if data <= 0."""
         return _made(_mg_op(_LOG, self._i, -1, 0.0))
 
-    def sigmoid(self):
+    def sigmoid(self) -> Value:
+        """1 / (1 + e ** -self): a new Value (computed without overflow for any data)."""
         return _made(_mg_op(_SIGMOID, self._i, -1, 0.0))
 
     # the rest are micrograd's own compositions, with the same nodes, so results
@@ -262,7 +294,8 @@ class Value:
     __radd__ = __add__
     __rmul__ = __mul__
 
-    def __sub__(self, other):  # self + (-other)
+    def __sub__(self, other: Value | float) -> Value:
+        """self - other, computed as self + (-other) (micrograd's way)."""
         if isinstance(other, Value):
             return _made(_mg_op(_SUB, self._i, other._i, 0.0))
         c = _const(other)
@@ -271,14 +304,16 @@ class Value:
         kind = _ADD if type(other) is float else _ADD | _int_flag(other)
         return _made(_mg_op(kind, self._i, -1, -c))
 
-    def __rsub__(self, other):  # other + (-self)
+    def __rsub__(self, other: float) -> Value:
+        """other - self, computed as other + (-self)."""
         c = _const(other)
         if c is None:
             return NotImplemented
         kind = _RSUB if type(other) is float else _RSUB | _int_flag(other)
         return _made(_mg_op(kind, self._i, -1, c))
 
-    def __truediv__(self, other):  # self * other**-1
+    def __truediv__(self, other: Value | float) -> Value:
+        """self / other, computed as self * other**-1. ZeroDivisionError for other == 0."""
         if isinstance(other, Value):
             return _made(_mg_op(_DIV, self._i, other._i, 0.0))
         c = _const(other)
@@ -290,7 +325,8 @@ class Value:
             raise ZeroDivisionError("division by zero") from None
         return _made(_mg_op(_MUL, self._i, -1, c))
 
-    def __rtruediv__(self, other):  # other * self**-1
+    def __rtruediv__(self, other: float) -> Value:
+        """other / self, computed as other * self**-1."""
         try:
             c = _const(other)
         except OverflowError:  # an int too large for a float
@@ -300,14 +336,22 @@ class Value:
         kind = _RDIV if type(other) is float else _RDIV | _int_flag(other)
         return _made(_mg_op(kind, self._i, -1, c))
 
-    def backward(self):
+    def backward(self) -> None:
+        """Backpropagate from this Value: set its grad to 1, then add d(self)/d(v) into
+        v.grad for every Value v it was computed from.
+
+        Grads add up, as in micrograd and PyTorch: zero them before each backward pass
+        (Module.zero_grad(), or `p.grad = 0`). Each Value is visited after all the Values
+        made from it; a custom op's `_backward` runs in its place. Never raises for inf or
+        nan: they propagate.
+        """
         stop = _ffi.new("mg_pass *")
         done = lib.mg_backward(self._i, stop)
         if done:  # stopped at a node whose backward is Python's (or an error)
             _backward_through_python(stop, done)
 
     @property
-    def _backward(self):
+    def _backward(self) -> Callable[[], None]:
         """The node's own step of backward (micrograd's closure): its grad, times its local
         derivative, added into its children's grads. A custom op's is the function code gave it."""
         if self._info().kind == _CUSTOM:
@@ -318,7 +362,7 @@ class Value:
         return self._own_backward
 
     @_backward.setter
-    def _backward(self, fn):
+    def _backward(self, fn: Callable[[], object]) -> None:
         # a custom op, micrograd's way: `out = Value(data, (x,), 'op'); out._backward = closure`
         # (or a closure given to a node an op made: backward() then calls it in its place)
         i = self._i
@@ -341,7 +385,9 @@ class Value:
     # Each is a double there, and an int here where micrograd's would be (a flag says which).
     # They are read and written in views of the store's arrays, without a C call (see _views).
     @property
-    def data(self):
+    def data(self) -> float:
+        """The Value's number: an int where micrograd's would be one, else a float. Settable
+        (an optimizer's `p.data -= lr * p.grad`); TypeError for what is not a real number."""
         i = self._i
         try:
             x = _datas[i]
@@ -353,7 +399,7 @@ class Value:
         return x
 
     @data.setter
-    def data(self, x):
+    def data(self, x: float) -> None:
         if type(x) is float:
             flag = 0
         elif type(x) is int and -_EXACT <= x <= _EXACT:  # zero_grad's `p.grad = 0`
@@ -370,7 +416,9 @@ class Value:
         _data_ints[i] = flag
 
     @property
-    def grad(self):
+    def grad(self) -> float:
+        """d(root)/d(self), added in by root.backward(); 0 until then. Settable (`p.grad = 0`
+        zeroes it); an int where micrograd's would be one, else a float."""
         i = self._i
         try:
             g = _grads[i]
@@ -382,7 +430,7 @@ class Value:
         return g
 
     @grad.setter
-    def grad(self, x):
+    def grad(self, x: float) -> None:
         if type(x) is float:
             flag = 0
         elif type(x) is int and -_EXACT <= x <= _EXACT:  # zero_grad's `p.grad = 0`
@@ -400,8 +448,9 @@ class Value:
 
     # ---- what graph-drawing code written for micrograd reads ----
     @property
-    def _prev(self):
-        """The Values this one was made from: the very objects, while they are alive."""
+    def _prev(self) -> set[Value]:
+        """The Values this one was made from, as a set (micrograd's; graph-drawing code reads
+        it): the very objects, while they are alive."""
         return set(self._children)
 
     @property
@@ -429,7 +478,9 @@ class Value:
         return info
 
     @property
-    def _op(self):
+    def _op(self) -> str:
+        """The name of the op that made this Value, as micrograd's: '+', '*', '**2', 'ReLU',
+        'tanh', ...; '' for a leaf; a custom op's own."""
         info = self._info()
         if info.kind == _CUSTOM:
             record = _python_node(self._i)
@@ -441,19 +492,23 @@ class Value:
 
     # A Value is its node: two Value objects for one node (say, the original
     # and the one `_prev` gives) are equal and hash alike; others never are.
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
+        """Whether other is a Value for the same node (a Value `_prev` gives equals the one
+        the node was made from)."""
         return isinstance(other, Value) and other._i == self._i
 
-    def __hash__(self):
+    def __hash__(self) -> int:
+        """The node's hash: Values can be set members and dict keys, as in micrograd."""
         return hash(self._i)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
+        """Value(data=..., grad=...), as micrograd shows a Value."""
         return f"Value(data={self.data}, grad={self.grad})"
 
     # copy.copy, copy.deepcopy and pickle: a Value is its node, so copying one
     # means a new node; without this they would copy `_i`, and two Values would
     # release one node.
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[object, ...]:
         """A copy or unpickled Value is a new leaf with this one's data and grad.
 
         The graph it was computed from is not copied (micrograd cannot pickle a
@@ -463,7 +518,8 @@ class Value:
         state = {k: v for k, v in self.__dict__.items() if k != _RECORD} if self.__dict__ else None
         return _leaf, (self.data, self.grad), (state or None)
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Set the attributes a copied or unpickled Value carries (see __reduce__)."""
         for name, x in state.items():
             setattr(self, name, x)
 
@@ -624,7 +680,7 @@ def _local_refs():
 _LOCAL_REFS = _local_refs()
 
 
-def set_node_limit(n):
+def set_node_limit(n: int) -> None:
     """Cap the number of live nodes (0 or less = no cap); ops past it raise MemoryError.
 
     Under a cap, a dead Value's node is released at once, not in a batch, so that what counts
@@ -636,8 +692,9 @@ def set_node_limit(n):
     _flush()
 
 
-def memory_stats():
-    """The C node store's size: live_nodes, capacity_nodes, node_limit (0 = none), bytes."""
+def memory_stats() -> dict[str, int]:
+    """The C node store's size, as a dict: live_nodes, capacity_nodes, node_limit (0 = none)
+    and bytes. The nodes of dropped Values waiting in a batch are released first."""
     if _kept:
         _unkeep()
     _flush()

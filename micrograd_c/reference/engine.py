@@ -8,10 +8,16 @@ newest first, as the C engine reads its tape backwards. Forward errors are those
 module; a negative base to a non-integer power is a ValueError (Python would
 give a complex number). Backward never raises: inf or nan, as in PyTorch.
 """
+from __future__ import annotations
+
 import itertools
 import math
 
 from .._numbers import as_float
+
+TYPE_CHECKING = False  # (as in micrograd_c.engine: typing is not imported at run time)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 _next_seq = itertools.count()
 
@@ -80,12 +86,23 @@ def _sigmoid(x):
 
 
 class Value:
-    """ stores a single scalar value and its gradient """
+    """Stores a single scalar value and its gradient, as micrograd's Value does.
+
+    The reference engine's: micrograd's algorithm in plain Python, each Value holding its
+    data, grad, children and `_backward` closure, with micrograd_c.Value's API and results.
+    """
     __array_ufunc__ = None  # as in micrograd_c: numpy defers to our operators, never makes object arrays
 
     label = ''  # the nn-zero-to-hero lecture's Value has one, as micrograd_c's does
 
-    def __init__(self, data, _children=(), _op='', label=''):
+    def __init__(self, data: float, _children: Iterable[Value] = (), _op: str = '',
+                 label: str = '') -> None:
+        """A leaf Value holding `data`, a real number (int, float, bool, numpy scalar, ...).
+
+        `_children` and `_op` are micrograd's: the Values this one is computed from and the
+        op's name (a custom op sets `_backward` next). `label` is a name for the Value (the
+        nn-zero-to-hero lecture's). TypeError if `data` is not a real number.
+        """
         if label != '':
             self.label = label
         self.data = data
@@ -97,26 +114,32 @@ class Value:
 
     # data and grad: ints while micrograd's would be (and a double holds them), else floats
     @property
-    def data(self):
+    def data(self) -> float:
+        """The Value's number: an int where micrograd's would be one, else a float. Settable;
+        TypeError for what is not a real number."""
         return self._data
 
     @data.setter
-    def data(self, x):
+    def data(self, x: float) -> None:
         self._data = _number(x, "data")
 
     @property
-    def grad(self):
+    def grad(self) -> float:
+        """d(root)/d(self), added in by root.backward(); 0 until then. Settable (`p.grad = 0`
+        zeroes it)."""
         return self._grad
 
     @grad.setter
-    def grad(self, x):
+    def grad(self, x: float) -> None:
         self._grad = _number(x, "grad")
 
     @property
-    def _prev(self):
+    def _prev(self) -> set[Value]:
+        """The Values this one was made from, as a set (micrograd's)."""
         return set(self._children)
 
-    def __add__(self, other):
+    def __add__(self, other: Value | float) -> Value:
+        """self + other: a new Value. A number operand becomes a leaf Value, as in micrograd."""
         other = _operand(other)
         if other is None:
             return NotImplemented
@@ -128,7 +151,8 @@ class Value:
         out._backward = _backward
         return out
 
-    def __mul__(self, other):
+    def __mul__(self, other: Value | float) -> Value:
+        """self * other: a new Value."""
         other = _operand(other)
         if other is None:
             return NotImplemented
@@ -140,7 +164,9 @@ class Value:
         out._backward = _backward
         return out
 
-    def __pow__(self, other):
+    def __pow__(self, other: float) -> Value:
+        """self ** other, for an int or float power: a new Value (a Value power is a
+        TypeError, as in micrograd)."""
         k = _const(other)
         if k is None:
             return NotImplemented
@@ -152,10 +178,12 @@ class Value:
         out._backward = _backward
         return out
 
-    def __neg__(self):  # self * -1
+    def __neg__(self) -> Value:
+        """-self, computed as self * -1 (micrograd's way)."""
         return self * -1
 
-    def relu(self):
+    def relu(self) -> Value:
+        """max(0, self): a new Value, whose gradient is 1 where data > 0, else 0."""
         out = Value(0 if self.data < 0 else self.data, (self,), 'ReLU')
 
         def _backward():
@@ -163,7 +191,8 @@ class Value:
         out._backward = _backward
         return out
 
-    def tanh(self):
+    def tanh(self) -> Value:
+        """tanh(self): a new Value."""
         out = Value(math.tanh(self.data), (self,), 'tanh')
 
         def _backward():
@@ -171,7 +200,8 @@ class Value:
         out._backward = _backward
         return out
 
-    def exp(self):
+    def exp(self) -> Value:
+        """e ** self: a new Value. OverflowError if the result is too large for a float."""
         out = Value(math.exp(self.data), (self,), 'exp')  # OverflowError past ~709.78
 
         def _backward():
@@ -179,7 +209,8 @@ class Value:
         out._backward = _backward
         return out
 
-    def log(self):
+    def log(self) -> Value:
+        """The natural logarithm of self: a new Value. ValueError if data <= 0."""
         out = Value(math.log(self.data), (self,), 'log')  # ValueError for x <= 0
 
         def _backward():
@@ -188,7 +219,8 @@ class Value:
         out._backward = _backward
         return out
 
-    def sigmoid(self):
+    def sigmoid(self) -> Value:
+        """1 / (1 + e ** -self): a new Value (computed without overflow for any data)."""
         out = Value(_sigmoid(self.data), (self,), 'sigmoid')
 
         def _backward():
@@ -196,7 +228,10 @@ class Value:
         out._backward = _backward
         return out
 
-    def backward(self):
+    def backward(self) -> None:
+        """Backpropagate from this Value: set its grad to 1, then add d(self)/d(v) into
+        v.grad for every Value v it was computed from (newest first, as the C engine does).
+        Grads add up: zero them before each backward pass."""
         # every Value reachable from this one (a loop, not recursion: graphs can be deep)
         reached, stack = {id(self): self}, [self]
         while stack:
@@ -211,34 +246,41 @@ class Value:
         for v in sorted(reached.values(), key=lambda v: v._seq, reverse=True):
             v._backward()
 
-    def __radd__(self, other):  # other + self
+    def __radd__(self, other: float) -> Value:
+        """other + self."""
         return self + other
 
-    def __rmul__(self, other):  # other * self
+    def __rmul__(self, other: float) -> Value:
+        """other * self."""
         return self * other
 
-    def __sub__(self, other):  # self + (-other)
+    def __sub__(self, other: Value | float) -> Value:
+        """self - other, computed as self + (-other) (micrograd's way)."""
         if isinstance(other, Value):
             return self + (-other)
         c = _const(other)
         return NotImplemented if c is None else self + (-c)  # -c: a number, as micrograd negates it
 
-    def __rsub__(self, other):  # other + (-self)
+    def __rsub__(self, other: float) -> Value:
+        """other - self, computed as other + (-self)."""
         return -self + other
 
-    def __truediv__(self, other):  # self * other**-1
+    def __truediv__(self, other: Value | float) -> Value:
+        """self / other, computed as self * other**-1."""
         if isinstance(other, Value):
             return self * other**-1
         c = _const(other)
         return NotImplemented if c is None else self * c**-1
 
-    def __rtruediv__(self, other):  # other * self**-1
+    def __rtruediv__(self, other: float) -> Value:
+        """other / self, computed as other * self**-1."""
         return self**-1 * other
 
-    def __repr__(self):
+    def __repr__(self) -> str:
+        """Value(data=..., grad=...), as micrograd shows a Value."""
         return f"Value(data={self.data}, grad={self.grad})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[object, ...]:
         """copy, deepcopy and pickle give a new leaf with this Value's data, grad and attributes
         (but not its graph), as in micrograd_c."""
         own = {k: v for k, v in vars(self).items() if k not in _GRAPH}
