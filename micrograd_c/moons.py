@@ -13,8 +13,9 @@ from .data import make_moons
 L2_WEIGHT = 1e-4  # the notebook's alpha
 
 
-def learning_rate(k, steps=100):
-    """The notebook's schedule at step k: 1.0 falling to 0.1 over `steps` steps."""
+def learning_rate(k: int, steps: int = 100) -> float:
+    """The notebook's schedule at step k: 1.0 falling to 0.1 over `steps` steps (the notebook's
+    1.0 - 0.9*k/100 for its 100 steps; stretched to a longer run, so it never goes negative)."""
     return 1.0 - 0.9 * k / steps
 
 
@@ -40,12 +41,12 @@ def loss(model, Value, X, y):
     return data_loss + reg_loss, sum(accuracy) / len(accuracy)
 
 
-def train_step(model, Value, X, y, k):
-    """Step k of the notebook's optimization loop; returns (loss, accuracy)."""
+def train_step(model, Value, X, y, k, steps=100):
+    """Step k (of `steps`) of the notebook's optimization loop; returns (loss, accuracy)."""
     total_loss, acc = loss(model, Value, X, y)
     model.zero_grad()
     total_loss.backward()
-    lr = learning_rate(k)
+    lr = learning_rate(k, steps)
     for p in model.parameters():
         p.data -= lr * p.grad
     return float(total_loss.data), float(acc)
@@ -59,5 +60,5 @@ def train(Value, MLP, steps, seed):
     y = y * 2 - 1  # labels -1 and 1
     model = MLP(2, [16, 16, 1])
     for k in range(steps):
-        total_loss, acc = train_step(model, Value, X, y, k)
+        total_loss, acc = train_step(model, Value, X, y, k, steps)
         yield model, X, y, {"step": k, "loss": total_loss, "accuracy": acc}
