@@ -58,6 +58,16 @@ echo "== the wheel again, from the unpacked sdist alone"
 mkdir "$work/sdist"
 tar -xzf "$sdist" -C "$work/sdist"
 cd "$work/sdist"/*/
+"$tools/python" - <<'EOF'
+# Every file the README links to (and every folder it tells people to run from) is in the sdist.
+import os, re
+readme = open("README.md").read()
+links = [l for l in re.findall(r"\]\(([^)#\s]+)", readme) if "://" not in l]
+named = ["benchmarks", "scripts", "examples", "tests"]
+missing = [p for p in links + named if not os.path.exists(p)]
+assert not missing, f"the sdist lacks what the README names: {missing}"
+print("the sdist has all the README links to:", ", ".join(links + named))
+EOF
 "$tools/python" -m build --wheel --outdir "$work/sdist-dist" . >"$work/build2.log" 2>&1 \
     || { cat "$work/build2.log"; exit 1; }
 again=$(echo "$work"/sdist-dist/*.whl)
@@ -66,6 +76,7 @@ echo "$(basename "$again")"
 import sys, zipfile
 first, again = (sorted(zipfile.ZipFile(w).namelist()) for w in sys.argv[1:])
 assert first == again, set(first) ^ set(again)
+assert "micrograd_c/py.typed" in again, "no py.typed: type checkers would ignore the annotations"
 print(len(again), "files, the same as the first wheel's")
 EOF
 "$venv/python" -m pip install -q --force-reinstall --no-deps "$again"

@@ -1,12 +1,32 @@
 """Hypothesis profiles: "ci" (the default: few examples, the same ones every run) and "long"
 (many more, freshly drawn). Pick one with HYPOTHESIS_PROFILE=long. And the fixtures several
 files use."""
+import glob
 import os
+import sys
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-import micrograd_c
+
+def _source_tree_without_extension():
+    """The checkout's folder if its micrograd_c/ has no compiled _core (a non-editable install:
+    the extension is in site-packages); else None."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    package = os.path.join(root, "micrograd_c")
+    if os.path.isdir(package) and not glob.glob(os.path.join(package, "_core.*")):
+        return root
+    return None
+
+
+# `python -m pytest` puts the working directory first on sys.path: in a checkout installed with
+# `pip install .` (not -e), the source folder would shadow the installed package and every test
+# would fail to import its compiled core. Test the installed package instead.
+_root = _source_tree_without_extension()
+if _root is not None:
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _root]
+
+import micrograd_c  # noqa: E402
 
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
