@@ -32,14 +32,17 @@ enum {
     SEARCH_SHARE = 16
 };
 
-/* Mark and list (in store.todo) the nodes the root reaches, breadth first.
+/* Mark and list (in store.todo) the nodes the roots reach, breadth first.
  * Returns how many, or -1 once there are more than `most`. */
-static int32_t find_graph(int32_t root, int32_t most, uint16_t epoch)
+static int32_t find_nodes(const int32_t *roots, int32_t nroots, int32_t most, uint16_t epoch)
 {
     uint16_t *mark = store.mark;
     int32_t *found = store.todo, seen = 0, count = 0;
-    mark[root] = epoch;
-    found[count++] = root;
+    for (int32_t r = 0; r < nroots; r++)
+        if (mark[roots[r]] != epoch) {
+            mark[roots[r]] = epoch;
+            found[count++] = roots[r];
+        }
     while (seen < count) {
         if (count > most)
             return -1;
@@ -53,6 +56,11 @@ static int32_t find_graph(int32_t root, int32_t most, uint16_t epoch)
         }
     }
     return count;
+}
+
+static int32_t find_graph(int32_t root, int32_t most, uint16_t epoch)
+{
+    return find_nodes(&root, 1, most, epoch);
 }
 
 static int earlier_first(const void *a, const void *b)
@@ -173,4 +181,108 @@ void mg_backward_end(mg_pass *pass)
         store.passes_open--;
     }
     store_unlock();
+}
+
+/* ---- gradients as nodes (mg_grad) ----
+ * The same order as the numeric pass (parents before children: the nodes the
+ * outputs reach, newest first on the tape), but each step makes the nodes
+ * that compute what it would add, so the gradients can be differentiated in
+ * turn. Only nodes that lead to an input are visited, or given a gradient. */
+
+static int all_live_ids(const int32_t *ids, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        if (!node_is_live(ids[i]))
+            return 0;
+    return 1;
+}
+
+static int by_tape_position(const void *a, const void *b)
+{
+    int32_t x = store.pos[*(const int32_t *)a], y = store.pos[*(const int32_t *)b];
+    return (x > y) - (x < y); /* (a number operand's leaf, -1, first: it has no children) */
+}
+
+/* The nodes the roots reach, in tape order, in a new array (*out); how many, or MG_ENOMEM. */
+static int32_t reached(const int32_t *roots, int32_t nroots, int32_t **out)
+{
+    int32_t count = find_nodes(roots, nroots, INT32_MAX, new_epoch());
+    int32_t *order = malloc(((size_t)count + 1) * sizeof(int32_t)); /* (store.todo is scratch) */
+    if (!order)
+        return MG_ENOMEM;
+    for (int32_t i = 0; i < count; i++)
+        order[i] = store.todo[i];
+    qsort(order, (size_t)count, sizeof(int32_t), by_tape_position);
+    *out = order;
+    return count;
+}
+
+static int32_t grad_with_lock(const mg_grad_spec *spec, int32_t *out)
+{
+    if (!all_live_ids(spec->outs, spec->nout) || !all_live_ids(spec->seeds, spec->nout)
+        || !all_live_ids(spec->inputs, spec->nin) || !all_live_ids(spec->custom, spec->ncustom))
+        return MG_ENODE;
+    int32_t *order = NULL, count = reached(spec->outs, spec->nout, &order);
+    if (count < 0)
+        return count;
+    size_t top = (size_t)store.top; /* every node reached is below it (new ones need no entry) */
+    uint8_t *need = calloc(top, 1);
+    int32_t *grad_of = malloc(top * sizeof(int32_t));
+    int32_t err = need && grad_of ? 0 : MG_ENOMEM;
+    if (!err) {
+        for (size_t i = 0; i < top; i++) /* (an input may be unreached: its entry says so) */
+            grad_of[i] = -1;
+        for (int32_t i = 0; i < spec->nin; i++)
+            need[spec->inputs[i]] = 1;
+        for (int32_t i = 0; i < count; i++) { /* children first: a node needs a child that does */
+            const Node *n = &store.nodes[order[i]];
+            for (int32_t j = 0; j < node_nkids(n) && !need[order[i]]; j++)
+                need[order[i]] = need[node_kid(n, j)];
+        }
+        GradGraph gg = { need, grad_of, spec };
+        for (int32_t j = 0; j < spec->nout && !err; j++)
+            if (need[spec->outs[j]]) {
+                store.refs[spec->seeds[j]]++;
+                err = grad_into(&gg, spec->outs[j], spec->seeds[j]);
+            }
+        if (!err)
+            err = backward_graph_visit(&gg, order, count);
+        for (int32_t i = 0; i < spec->nin && !err; i++) {
+            out[i] = grad_of[spec->inputs[i]];
+            if (out[i] >= 0)
+                store.refs[out[i]]++; /* for the caller's Value */
+        }
+        for (int32_t i = 0; i < count; i++) /* the rest is held by what it is a part of */
+            if (grad_of[order[i]] >= 0)
+                node_drop(grad_of[order[i]]);
+    }
+    free(need);
+    free(grad_of);
+    free(order);
+    return err;
+}
+
+int32_t mg_grad(const mg_grad_spec *spec, int32_t *out)
+{
+    if (spec->nout < 0 || spec->nin < 0 || spec->ncustom < 0 || spec->ncustom_d < 0)
+        return MG_EINVAL;
+    store_lock();
+    int32_t err = grad_with_lock(spec, out);
+    store_unlock();
+    return err;
+}
+
+int32_t mg_custom_reached(int32_t nroots, const int32_t *roots, int32_t *out, int32_t cap)
+{
+    if (nroots < 0 || cap < 0)
+        return MG_EINVAL;
+    store_lock();
+    int32_t *order = NULL, count = all_live_ids(roots, nroots) ? reached(roots, nroots, &order)
+                                                                 : MG_ENODE;
+    if (count >= 0) {
+        count = custom_nodes(order, count, out, cap);
+        free(order);
+    }
+    store_unlock();
+    return count;
 }

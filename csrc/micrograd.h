@@ -107,6 +107,29 @@ int32_t mg_backward_resume(mg_pass *pass);
 /* Let go of a pass (any pass: one that is over is left as it is). */
 void mg_backward_end(mg_pass *pass);
 
+/* Gradients as nodes (torch.autograd.grad's create_graph=True): the gradient
+ * of sum_j seeds[j] * outs[j] with respect to each of inputs[0..nin), made of
+ * ordinary nodes (so it can be differentiated again), in out[i] (held once,
+ * for the caller's Value), or -1 for an input the outputs do not depend on.
+ * No node's grad changes. seeds are nodes too (a grad_output, or a leaf 1).
+ * Each op's graph-building backward repeats its numeric backward's arithmetic
+ * (log's g / x is g * x ** -1); math that would raise gives inf or nan. A
+ * custom node's backward is Python's: its local derivatives (numbers) come in
+ * custom_d, kid k of custom[j] at custom_d[custom_at[j] + k], custom sorted
+ * (list them with mg_custom_reached); one not listed is MG_EINVAL. */
+typedef struct {
+    int32_t nout;
+    const int32_t *outs, *seeds;
+    int32_t nin;
+    const int32_t *inputs;
+    int32_t ncustom, ncustom_d;
+    const int32_t *custom, *custom_at;
+    const double *custom_d;
+} mg_grad_spec;
+int32_t mg_grad(const mg_grad_spec *spec, int32_t *out);
+/* The custom nodes roots[0..nroots) reach: how many, their ids in out (up to cap). */
+int32_t mg_custom_reached(int32_t nroots, const int32_t *roots, int32_t *out, int32_t cap);
+
 /* One node's own step of the pass, alone: its grad added into its children
  * (micrograd's `v._backward()`); a fused neuron is first shown as its chain
  * (mg_expand), and the step is its last node's. A node mg_set_custom gave to

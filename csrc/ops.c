@@ -64,6 +64,65 @@ static inline void set_data(int32_t id, double x, uint8_t is_int)
     store.dint[id] = is_int;
 }
 
+/* ---- what the graph-building backwards (mg_grad) share ----
+ * Each makes of nodes what its op's numeric backward computes, in the same
+ * order, so a gradient node's data is the number backward would add (but
+ * log's: g * x ** -1 for g / x), and an int where backward's would be one. */
+
+static int32_t make(int32_t kind, int32_t a, int32_t b, double arg, int arg_int, int keep_math);
+
+/* A node of a kind from a and b (b = -1: a leaf holding arg), held once. Math
+ * that would raise in Python keeps IEEE's inf or nan, as the numeric backward
+ * does: a gradient never fails but for memory. */
+static int32_t grad_node(int32_t kind, int32_t a, int32_t b, double arg, int arg_int)
+{
+    return make(kind, a, b, arg, arg_int, 1);
+}
+
+/* Node id, held once more. */
+static int32_t hold(int32_t id)
+{
+    store.refs[id]++;
+    return id;
+}
+
+/* made (a node, or an error), which now holds `used`: let go of used. */
+static int32_t then(int32_t made, int32_t used)
+{
+    node_drop(used);
+    return made;
+}
+
+int32_t grad_into(GradGraph *gg, int32_t kid, int32_t d)
+{
+    if (d < 0)
+        return d;
+    int32_t so_far = gg->grad_of[kid];
+    if (so_far < 0) { /* the first part: 0 + d is d */
+        gg->grad_of[kid] = d;
+        return 0;
+    }
+    int32_t sum = then(grad_node(OP_ADD, so_far, d, 0.0, 0), d); /* grad += d */
+    if (sum < 0)
+        return sum;
+    node_drop(so_far);
+    gg->grad_of[kid] = sum;
+    return 0;
+}
+
+/* 1 - x, as -x + 1 (which is 1 - x to the bit): tanh's and sigmoid's slopes. */
+static int32_t one_minus(int32_t x)
+{
+    int32_t minus = grad_node(OP_MUL, x, -1, -1.0, 1);
+    return minus < 0 ? minus : then(grad_node(OP_ADD, minus, -1, 1.0, 1), minus);
+}
+
+/* g times the local derivative `slope` (a node held here), into x's gradient. */
+static int32_t grad_times(GradGraph *gg, int32_t x, int32_t slope, int32_t g)
+{
+    return slope < 0 ? slope : grad_into(gg, x, then(grad_node(OP_MUL, slope, g, 0.0, 0), slope));
+}
+
 /* ---- a leaf: data = its constant ---- */
 
 static int leaf_forward(const Node *n, int32_t id)
@@ -76,6 +135,12 @@ static int leaf_forward(const Node *n, int32_t id)
 static inline void leaf_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     (void)p, (void)n, (void)id, (void)g, (void)gi; /* no children */
+}
+
+static int32_t leaf_backward_graph(GradGraph *gg, int32_t id, int32_t g)
+{
+    (void)gg, (void)id, (void)g;
+    return 0;
 }
 
 /* ---- x + y ---- */
@@ -95,6 +160,16 @@ static ALWAYS_INLINE void add_backward(const Pass *p, const Node *n, int32_t id,
     pass_on(p, n->u.second, g, gi);
 }
 
+static int32_t add_backward_graph(GradGraph *gg, int32_t id, int32_t g)
+{
+    int32_t x = store.nodes[id].first, y = store.nodes[id].u.second, err = 0;
+    if (gg->need[x])
+        err = grad_into(gg, x, hold(g));
+    if (!err && gg->need[y])
+        err = grad_into(gg, y, hold(g));
+    return err;
+}
+
 /* ---- x * y ---- */
 
 static int mul_forward(const Node *n, int32_t id)
@@ -112,6 +187,16 @@ static ALWAYS_INLINE void mul_backward(const Pass *p, const Node *n, int32_t id,
     (void)id;
     pass_on(p, x, p->data[y] * g, gi & p->dint[y]);
     pass_on(p, y, p->data[x] * g, gi & p->dint[x]);
+}
+
+static int32_t mul_backward_graph(GradGraph *gg, int32_t id, int32_t g)
+{
+    int32_t x = store.nodes[id].first, y = store.nodes[id].u.second, err = 0;
+    if (gg->need[x])
+        err = grad_times(gg, x, hold(y), g);
+    if (!err && gg->need[y])
+        err = grad_times(gg, y, hold(x), g);
+    return err;
 }
 
 /* ---- x ** k ----
@@ -148,7 +233,9 @@ static int is_odd_integer(double k)
 
 /* x ** k exactly as CPython's float_pow computes it: its special cases, then
  * libm pow, with the same errors (CPython returns a complex number for a
- * negative base and a fractional exponent; we, like math.pow, say ValueError). */
+ * negative base and a fractional exponent; we, like math.pow, say ValueError).
+ * With an error, *out is IEEE's result (inf, nan), which a gradient made of
+ * nodes keeps (mg_grad: a derivative that does not exist is inf or nan). */
 static int float_pow(double x, double k, double *out)
 {
     int negate = 0;
@@ -178,14 +265,18 @@ static int float_pow(double x, double k, double *out)
         return 0;
     }
     if (x == 0.0) {
-        if (k < 0.0)
+        if (k < 0.0) {
+            *out = pow(x, k);
             return MG_EZERODIV;
+        }
         *out = is_odd_integer(k) ? x : 0.0;
         return 0;
     }
     if (x < 0.0) {
-        if (k != floor(k))
+        if (k != floor(k)) {
+            *out = pow(x, k); /* nan */
             return MG_EDOMAIN;
+        }
         x = -x;
         negate = is_odd_integer(k);
     }
@@ -199,9 +290,9 @@ static int float_pow(double x, double k, double *out)
         errno = ERANGE;
     else if (errno == ERANGE && r == 0.0)
         errno = 0; /* underflow to zero is not an error */
+    *out = negate ? -r : r;
     if (errno != 0)
         return errno == ERANGE ? MG_ERANGE : MG_EDOMAIN;
-    *out = negate ? -r : r;
     return 0;
 }
 
@@ -236,6 +327,20 @@ static ALWAYS_INLINE void pow_backward(const Pass *p, const Node *n, int32_t id,
     pass_on(p, n->first, (k * slope) * g, d_int);
 }
 
+static int32_t pow_backward_graph(GradGraph *gg, int32_t id, int32_t g)
+{
+    const Node *n = &store.nodes[id];
+    int32_t x = n->first, k_int = n->arg_int;
+    double k = ((const Power *)n->u.extra)->k;
+    if (k == 0.0 || !gg->need[x]) /* x ** 0 passes no gradient */
+        return 0;
+    /* (k * x ** (k - 1)) * g, x ** 1 being x itself (as pow_slope has it) */
+    int32_t slope = k == 2.0 ? hold(x) : grad_node(OP_POW, x, -1, k - 1.0, k_int);
+    if (slope < 0)
+        return slope;
+    return grad_times(gg, x, then(grad_node(OP_MUL, slope, -1, k, k_int), slope), g);
+}
+
 /* ---- relu ---- */
 
 static int relu_forward(const Node *n, int32_t id)
@@ -250,6 +355,15 @@ static int relu_forward(const Node *n, int32_t id)
 static ALWAYS_INLINE void relu_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     pass_on(p, n->first, (double)(p->data[id] > 0.0) * g, gi); /* micrograd: a bool times g */
+}
+
+static int32_t relu_backward_graph(GradGraph *gg, int32_t id, int32_t g)
+{
+    int32_t x = store.nodes[id].first;
+    if (!gg->need[x])
+        return 0;
+    /* the 0 or 1 is a constant: relu's second derivative is 0 (where it has one) */
+    return grad_into(gg, x, grad_node(OP_MUL, g, -1, (double)(store.data[id] > 0.0), 1));
 }
 
 /* ---- tanh ---- */
@@ -267,16 +381,23 @@ static ALWAYS_INLINE void tanh_backward(const Pass *p, const Node *n, int32_t id
     pass_on(p, n->first, (1.0 - t * t) * g, 0);
 }
 
+static int32_t tanh_backward_graph(GradGraph *gg, int32_t id, int32_t g)
+{
+    int32_t x = store.nodes[id].first;
+    if (!gg->need[x])
+        return 0;
+    int32_t tt = grad_node(OP_MUL, id, id, 0.0, 0); /* (1 - t*t) * g, t the node itself */
+    return grad_times(gg, x, tt < 0 ? tt : then(one_minus(tt), tt), g);
+}
+
 /* ---- exp ---- */
 
 static int exp_forward(const Node *n, int32_t id)
 {
     double x = store.data[n->first];
     double r = exp(x);
-    if (isinf(r) && isfinite(x))
-        return MG_ERANGE;
     set_data(id, r, 0);
-    return 0;
+    return isinf(r) && isfinite(x) ? MG_ERANGE : 0;
 }
 
 static ALWAYS_INLINE void exp_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
@@ -285,21 +406,31 @@ static ALWAYS_INLINE void exp_backward(const Pass *p, const Node *n, int32_t id,
     pass_on(p, n->first, p->data[id] * g, gi & p->dint[id]);
 }
 
+static int32_t exp_backward_graph(GradGraph *gg, int32_t id, int32_t g)
+{
+    int32_t x = store.nodes[id].first;
+    return gg->need[x] ? grad_times(gg, x, hold(id), g) : 0;
+}
+
 /* ---- log ---- */
 
 static int log_forward(const Node *n, int32_t id)
 {
     double x = store.data[n->first];
-    if (x <= 0.0) /* also -inf; nan passes through as nan */
-        return MG_EDOMAIN;
     set_data(id, log(x), 0);
-    return 0;
+    return x <= 0.0 ? MG_EDOMAIN : 0; /* also -inf; nan passes through as nan */
 }
 
 static ALWAYS_INLINE void log_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     (void)id, (void)gi;
     pass_on(p, n->first, g / p->data[n->first], 0);
+}
+
+static int32_t log_backward_graph(GradGraph *gg, int32_t id, int32_t g)
+{
+    int32_t x = store.nodes[id].first;
+    return gg->need[x] ? grad_times(gg, x, grad_node(OP_POW, x, -1, -1.0, 1), g) : 0;
 }
 
 /* ---- sigmoid ---- */
@@ -322,6 +453,15 @@ static ALWAYS_INLINE void sigmoid_backward(const Pass *p, const Node *n, int32_t
     double s = p->data[id];
     (void)gi;
     pass_on(p, n->first, (s * (1.0 - s)) * g, 0);
+}
+
+static int32_t sigmoid_backward_graph(GradGraph *gg, int32_t id, int32_t g)
+{
+    int32_t x = store.nodes[id].first;
+    if (!gg->need[x])
+        return 0;
+    int32_t rest = one_minus(id); /* (s * (1 - s)) * g, s the node itself */
+    return grad_times(gg, x, rest < 0 ? rest : then(grad_node(OP_MUL, id, rest, 0.0, 0), rest), g);
 }
 
 /* ---- a fused neuron: act(b + w0*x0 + w1*x1 + ...), one node per neuron of a layer ----
@@ -359,6 +499,27 @@ static ALWAYS_INLINE void neuron_backward(const Pass *p, const Node *n, int32_t 
     pass_on(p, k[2 * m], g, gi);
 }
 
+static int32_t neuron_backward_graph(GradGraph *gg, int32_t id, int32_t g)
+{
+    const int32_t *k = store.nodes[id].u.list; /* (the list stays put; the node array may not) */
+    int32_t m = (store.nodes[id].first - 1) / 2, err = 0;
+    int32_t gate = store.nodes[id].op == OP_NEURON_RELU
+                       ? grad_node(OP_MUL, g, -1, (double)(store.data[id] > 0.0), 1) : hold(g);
+    if (gate < 0)
+        return gate;
+    for (int32_t i = 0; i < m && !err; i++) {
+        int32_t w = k[m + i], x = k[i];
+        if (gg->need[w])
+            err = grad_times(gg, w, hold(x), gate);
+        if (!err && gg->need[x])
+            err = grad_times(gg, x, hold(w), gate);
+    }
+    if (!err && gg->need[k[2 * m]])
+        err = grad_into(gg, k[2 * m], hold(gate));
+    node_drop(gate);
+    return err;
+}
+
 /* ---- a custom node: micrograd's Value(data, _children, _op) ----
  * Its data is given and its backward is the caller's, in Python: the pass
  * stops at it and hands it back (see mg_backward). Its own backward does
@@ -367,6 +528,34 @@ static ALWAYS_INLINE void neuron_backward(const Pass *p, const Node *n, int32_t 
 static inline void custom_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     (void)p, (void)n, (void)id, (void)g, (void)gi;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The local derivatives are numbers Python got from the node's closure: g
+ * times each is exact to first order (a closure's own arithmetic is not
+ * recorded, so higher derivatives take them as constants). */
+static int32_t custom_backward_graph(GradGraph *gg, int32_t id, int32_t g)
+{
+    const mg_grad_spec *spec = gg->spec;
+    const int32_t *at = spec->ncustom > 0
+        ? bsearch(&id, spec->custom, (size_t)spec->ncustom, sizeof(int32_t), compare_ids) : NULL;
+    int32_t nkids = node_nkids(&store.nodes[id]), err = 0;
+    if (!at)
+        return MG_EINVAL;
+    int64_t first = spec->custom_at[at - spec->custom];
+    if (first < 0 || first + nkids > spec->ncustom_d)
+        return MG_EINVAL;
+    for (int32_t j = 0; j < nkids && !err; j++) {
+        int32_t kid = node_kid(&store.nodes[id], j);
+        if (gg->need[kid])
+            err = grad_into(gg, kid, grad_node(OP_MUL, g, -1, spec->custom_d[first + j], 0));
+    }
+    return err;
 }
 
 /* The chain mg_expand makes of a neuron with m inputs, in micrograd's order:
@@ -459,19 +648,23 @@ int32_t mg_expand(int32_t id)
 /* ---- the table ---- */
 
 const Op OPS[OP_COUNT] = {
-    [OP_LEAF] = {"leaf", "", 0, leaf_forward, leaf_backward},
-    [OP_ADD] = {"add", "+", 2, add_forward, add_backward},
-    [OP_MUL] = {"mul", "*", 2, mul_forward, mul_backward},
-    [OP_POW] = {"pow", "**", 1, pow_forward, pow_backward, .extra = sizeof(Power)},
-    [OP_RELU] = {"relu", "ReLU", 1, relu_forward, relu_backward},
-    [OP_TANH] = {"tanh", "tanh", 1, tanh_forward, tanh_backward},
-    [OP_EXP] = {"exp", "exp", 1, exp_forward, exp_backward},
-    [OP_LOG] = {"log", "log", 1, log_forward, log_backward},
-    [OP_SIGMOID] = {"sigmoid", "sigmoid", 1, sigmoid_forward, sigmoid_backward},
-    [OP_NEURON] = {"neuron", "neuron", -1, neuron_forward, neuron_backward, .kids_in_list = 1},
+    [OP_LEAF] = {"leaf", "", 0, leaf_forward, leaf_backward, leaf_backward_graph},
+    [OP_ADD] = {"add", "+", 2, add_forward, add_backward, add_backward_graph},
+    [OP_MUL] = {"mul", "*", 2, mul_forward, mul_backward, mul_backward_graph},
+    [OP_POW] = {"pow", "**", 1, pow_forward, pow_backward, pow_backward_graph,
+                .extra = sizeof(Power)},
+    [OP_RELU] = {"relu", "ReLU", 1, relu_forward, relu_backward, relu_backward_graph},
+    [OP_TANH] = {"tanh", "tanh", 1, tanh_forward, tanh_backward, tanh_backward_graph},
+    [OP_EXP] = {"exp", "exp", 1, exp_forward, exp_backward, exp_backward_graph},
+    [OP_LOG] = {"log", "log", 1, log_forward, log_backward, log_backward_graph},
+    [OP_SIGMOID] = {"sigmoid", "sigmoid", 1, sigmoid_forward, sigmoid_backward,
+                    sigmoid_backward_graph},
+    [OP_NEURON] = {"neuron", "neuron", -1, neuron_forward, neuron_backward,
+                   neuron_backward_graph, .kids_in_list = 1},
     [OP_NEURON_RELU] = {"neuron_relu", "neuron-ReLU", -1, neuron_forward, neuron_backward,
-                        .kids_in_list = 1},
-    [OP_CUSTOM] = {"custom", NULL, -1, NULL, custom_backward, .kids_in_list = 1},
+                        neuron_backward_graph, .kids_in_list = 1},
+    [OP_CUSTOM] = {"custom", NULL, -1, NULL, custom_backward, custom_backward_graph,
+                   .kids_in_list = 1},
     /* as micrograd writes them: a - b = a + (-b) and arg - a = (-a) + arg, -x being x * -1;
      * a / b = a * b**-1; arg / a = a**-1 * arg */
     [OP_SUB] = {"sub", NULL, 2, .inner = OP_MUL, .inner_arg = -1.0, .outer = OP_ADD},
@@ -537,6 +730,31 @@ int32_t backward_visit(const Pass *pass, const int32_t *order, int32_t last)
     return -1;
 }
 
+int32_t backward_graph_visit(GradGraph *gg, const int32_t *order, int32_t count)
+{
+    for (int32_t i = count - 1; i >= 0; i--) {
+        int32_t id = order[i], g = gg->grad_of[id];
+        if (g < 0 || !gg->need[id]) /* no gradient reached it, or it leads to no input */
+            continue;
+        int32_t err = OPS[store.nodes[id].op].backward_graph(gg, id, g);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+int32_t custom_nodes(const int32_t *found, int32_t count, int32_t *out, int32_t cap)
+{
+    int32_t n = 0;
+    for (int32_t i = 0; i < count; i++)
+        if (store.nodes[found[i]].op == OP_CUSTOM) {
+            if (n < cap)
+                out[n] = found[i];
+            n++;
+        }
+    return n;
+}
+
 /* ---- making nodes ---- */
 
 int32_t mg_describe_op(int32_t kind, mg_op_desc *out)
@@ -551,16 +769,18 @@ int32_t mg_describe_op(int32_t kind, mg_op_desc *out)
 
 /* One node, with the lock held: the op applied to a (and b), with the
  * constant arg (arg_int: an int). A binary op given a number in place of b
- * makes a leaf of it, as micrograd does. */
-static int32_t make(int32_t kind, int32_t a, int32_t b, double arg, int arg_int)
+ * makes a leaf of it, as micrograd does. Where Python would raise (log(0)),
+ * the error is returned and nothing made, unless keep_math: then the node is
+ * made holding IEEE's result (for gradients: see grad_node). */
+static int32_t make(int32_t kind, int32_t a, int32_t b, double arg, int arg_int, int keep_math)
 {
     const Op *op = &OPS[kind];
     if (op->arity == 2 && b < 0) {
-        int32_t c = make(OP_LEAF, -1, -1, arg, arg_int);
+        int32_t c = make(OP_LEAF, -1, -1, arg, arg_int, 0);
         if (c < 0)
             return c;
         tape_drop(c);
-        int32_t id = make(kind, a, c, 0.0, 0);
+        int32_t id = make(kind, a, c, 0.0, 0, keep_math);
         node_drop(c); /* held by its parent now, or freed if that failed */
         return id;
     }
@@ -579,7 +799,7 @@ static int32_t make(int32_t kind, int32_t a, int32_t b, double arg, int arg_int)
         n->u.arg = arg;
     n->arg_int = arg_int != 0;
     int err = op->forward(n, id);
-    if (err) {
+    if (err && !keep_math) {
         put_back(id);
         return err;
     }
@@ -593,11 +813,11 @@ static int32_t make(int32_t kind, int32_t a, int32_t b, double arg, int arg_int)
 static int32_t compose(const Op *op, int32_t a, int32_t b, double arg, int arg_int)
 {
     int with_constant = op->arity == 1;
-    int32_t inner = make(op->inner, with_constant ? a : b, -1, op->inner_arg, 1);
+    int32_t inner = make(op->inner, with_constant ? a : b, -1, op->inner_arg, 1, 0);
     if (inner < 0) /* the inner b ** -1 of a division fails only for b = 0.0 */
         return inner == MG_EZERODIV ? MG_EDIVZERO : inner;
-    int32_t id = with_constant ? make(op->outer, inner, -1, arg, arg_int)
-                               : make(op->outer, a, inner, 0.0, 0);
+    int32_t id = with_constant ? make(op->outer, inner, -1, arg, arg_int, 0)
+                               : make(op->outer, a, inner, 0.0, 0, 0);
     node_drop(inner); /* held by its parent now, or freed if that failed */
     return id;
 }
@@ -610,7 +830,7 @@ int32_t mg_op(int32_t kind, int32_t a, int32_t b, double arg)
         return MG_EINVAL;
     store_lock();
     int32_t id = OPS[kind].outer ? compose(&OPS[kind], a, b, arg, arg_int)
-                                 : make(kind, a, b, arg, arg_int);
+                                 : make(kind, a, b, arg, arg_int, 0);
     store_unlock();
     return id;
 }
@@ -720,7 +940,7 @@ int32_t mg_leaves(int32_t n, const double *x, int32_t *out)
     store_lock();
     int32_t made = 0, err = 0;
     for (; made < n; made++) {
-        out[made] = make(OP_LEAF, -1, -1, x[made], 0);
+        out[made] = make(OP_LEAF, -1, -1, x[made], 0, 0);
         if (out[made] < 0) {
             err = out[made];
             break;

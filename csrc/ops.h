@@ -34,12 +34,29 @@ static inline Pass store_pass(uint16_t epoch)
 typedef int (*forward_fn)(const Node *n, int32_t id);
 typedef void (*backward_fn)(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi);
 
+/* What a graph-building backward (mg_grad) works with, indexed by node id:
+ * whether a node leads to an input (need), and its gradient so far (grad_of:
+ * a node, held once for this, or -1); and the local derivatives Python gave
+ * for custom nodes (spec). */
+typedef struct {
+    const uint8_t *need;
+    int32_t *grad_of;
+    const mg_grad_spec *spec;
+} GradGraph;
+
+/* An op's graph-building backward: the numeric backward's arithmetic, made of
+ * nodes so that it can be differentiated in turn. It adds g (node id's
+ * gradient, a node) times the local derivative into the gradient of each
+ * child that leads to an input. Returns 0 or an MG_E* code (MG_ENOMEM). */
+typedef int32_t (*backward_graph_fn)(GradGraph *gg, int32_t id, int32_t g);
+
 typedef struct {
     const char *name;      /* mg_op_desc's */
     const char *label;
     int32_t arity;
     forward_fn forward;    /* NULL for a composition */
     backward_fn backward;
+    backward_graph_fn backward_graph;
     size_t extra;          /* bytes each node keeps beside it, at u.extra: they start with
                             * the node's constant (a power's exponent), then what forward
                             * leaves for backward */
@@ -56,5 +73,13 @@ extern const Op OPS[];
  * stop at a custom node (whose backward is the caller's) and return its index in order,
  * or return -1 once all are visited. */
 int32_t backward_visit(const Pass *p, const int32_t *order, int32_t last);
+
+/* For mg_grad: add d (a node held once for this, or an MG_E* code) into node
+ * kid's gradient; run the graph-building backward of order[count-1], ...,
+ * order[0] (each node with a gradient, newest first); and which of the nodes
+ * found[0..count) are custom (their ids in out, up to cap; returns how many). */
+int32_t grad_into(GradGraph *gg, int32_t kid, int32_t d);
+int32_t backward_graph_visit(GradGraph *gg, const int32_t *order, int32_t count);
+int32_t custom_nodes(const int32_t *found, int32_t count, int32_t *out, int32_t cap);
 
 #endif

@@ -2,13 +2,16 @@
 
     from micrograd_c import Value        # or: from micrograd_c.engine import Value
     import micrograd_c; micrograd_c.install_as_micrograd()   # existing micrograd code, unchanged
+    micrograd_c.grad(y, [x], create_graph=True)              # torch.autograd.grad
 """
 import sys
 
+from .autograd import GradcheckError, grad, gradcheck, gradgradcheck
 from .engine import Value, memory_stats, set_node_limit
 
 __version__ = "0.1.0"
-__all__ = ["Value", "memory_stats", "set_node_limit", "install_as_micrograd"]
+__all__ = ["Value", "memory_stats", "set_node_limit", "install_as_micrograd",
+           "grad", "gradcheck", "gradgradcheck", "GradcheckError"]
 
 
 def install_as_micrograd() -> None:

@@ -405,6 +405,8 @@ class Value:
         elif type(x) is int and -_EXACT <= x <= _EXACT:  # zero_grad's `p.grad = 0`
             flag, x = 1, float(x)
         else:
+            if isinstance(x, Value):  # `p.data -= lr * g`, g a gradient Value (micrograd_c.grad)
+                x = x.data
             flag = 1 if _int_flag(x) else 0
             x = _number(x, "data")
         i = self._i

@@ -51,8 +51,14 @@ def test_every_call_that_takes_an_id_says_enode_for_a_dead_one():
                      lambda: lib.mg_holders(i), lambda: lib.mg_expand(i),
                      lambda: lib.mg_zero_grad(2, [live._i, i], 0),
                      lambda: lib.mg_sgd_step(sgd, 2, [live._i, i], buf),
-                     lambda: lib.mg_adam_step(adam, 2, [live._i, i], buf, buf)):
+                     lambda: lib.mg_adam_step(adam, 2, [live._i, i], buf, buf),
+                     lambda: lib.mg_custom_reached(2, [live._i, i], kids, 4)):
             assert call() == lib.MG_ENODE
+        good, bad = ffi.new("int32_t[]", [live._i]), ffi.new("int32_t[]", [i])
+        for outs, seeds, inputs in ((bad, good, good), (good, bad, good), (good, good, bad)):
+            spec = ffi.new("mg_grad_spec *", {"nout": 1, "outs": outs, "seeds": seeds, "nin": 1,
+                                              "inputs": inputs})
+            assert lib.mg_grad(spec, kids) == lib.MG_ENODE
         made = [(_KINDS["add"], i, live._i), (_KINDS["relu"], i, -1), (_KINDS["rdiv"], i, -1),
                 (_KINDS["mul"], i, -1), (_KINDS["rsub"], i, -1)]
         if i >= 0:  # a negative second operand means there is none: x + arg
@@ -101,7 +107,23 @@ def test_other_bad_arguments_are_einval_and_change_nothing():
     assert lib.mg_custom(x._i, [y._i], 1, 1.0, 0) == lib.MG_EINVAL
     assert lib.mg_custom(y._i, [y._i], 1, 1.0, 0) == lib.MG_EINVAL
     assert (y.data, y._op, len(y._prev)) == (2.25, "*", 1)  # (x * x: one child, twice)
-    del y
+    # mg_grad: no count below 0, and a custom node reached but not described is refused
+    one = ffi.new("int32_t[]", [y._i])
+    for bad in ({"nout": -1}, {"nin": -1}, {"ncustom": -1}, {"ncustom_d": -1}):
+        spec = ffi.new("mg_grad_spec *", {"nout": 1, "outs": one, "seeds": ids, "nin": 1,
+                                          "inputs": ids, **bad})
+        assert lib.mg_grad(spec, out) == lib.MG_EINVAL
+    custom = Value(2.0, (x,), "f")
+    custom._backward = lambda: None
+    outs = ffi.new("int32_t[]", [custom._i])  # (kept: the struct only points at it)
+    spec = ffi.new("mg_grad_spec *", {"nout": 1, "outs": outs, "seeds": ids, "nin": 1, "inputs": ids})
+    assert lib.mg_grad(spec, out) == lib.MG_EINVAL
+    listed = ffi.new("int32_t[]", [custom._i])
+    at = ffi.new("int32_t[]", [5])
+    spec.ncustom, spec.custom, spec.custom_at = 1, listed, at
+    assert lib.mg_grad(spec, out) == lib.MG_EINVAL  # its derivatives past the end of custom_d
+    assert lib.mg_custom_reached(-1, one, out, 1) == lib.MG_EINVAL
+    del y, custom
     assert micrograd_c.memory_stats()["live_nodes"] == before
     assert x.data == 1.5
 
