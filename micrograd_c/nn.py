@@ -7,9 +7,12 @@ children are its inputs, weights and bias; its data is bit-identical to
 micrograd's b + w0*x0 + w1*x1 + ... and its gradients agree to rounding.
 
 Beyond micrograd, PyTorch-flavoured pieces: Linear, Sequential, the
-activations ReLU, Tanh and Sigmoid, the losses of micrograd_c.losses, and
-state_dict / load_state_dict / save / load on every Module. Optimizers are in
-micrograd_c.optim.
+activations ReLU, Tanh and Sigmoid, the losses of micrograd_c.losses (as
+functions, and as the modules MSELoss, BCELoss and CrossEntropyLoss), and on
+every Module torch's ways: a subclass may define forward instead of __call__,
+and parameters() finds the parameters of its attributes without being
+overridden; named_parameters(), children(), modules(), and state_dict /
+load_state_dict / save / load. Optimizers are in micrograd_c.optim.
 """
 from __future__ import annotations
 
@@ -19,12 +22,12 @@ import random
 
 TYPE_CHECKING = False  # (typing is not imported at run time: it would add to the import time)
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
     from typing import Any
 
 from ._core import ffi, lib
 from .engine import Value, _made, _retry
-from .losses import binary_cross_entropy, cross_entropy, hinge_loss, mse_loss  # noqa: F401
+from .losses import _check_reduction, binary_cross_entropy, cross_entropy, hinge_loss, mse_loss  # noqa: F401
 
 
 # ---- what a layer's forward and zero_grad keep between calls ----
@@ -64,7 +67,7 @@ def _counted(name):
 for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
               "insert", "pop", "remove", "clear", "sort", "reverse"):
     setattr(_Params, _name, _counted(_name))
-_CACHES = ("_cache", "_cache_specs", "_cache_params", "_zero_grad_ids")  # not pickled
+_CACHES = ("_cache", "_cache_specs", "_cache_params", "_cache_walked", "_zero_grad_ids")  # not pickled
 
 
 def _current(owner, name):
@@ -80,8 +83,41 @@ def _keep(owner, name, value, counted):
 
 
 class Module:
-    """The base of every model and layer, as micrograd's: zero_grad() and parameters(), and
-    torch's state_dict(), load_state_dict(), save() and load()."""
+    """The base of every model and layer, as micrograd's: zero_grad() and parameters(); and
+    torch's ways: forward, named_parameters(), children(), modules(), state_dict(),
+    load_state_dict(), save() and load().
+
+    A model written for torch runs as written: its class defines forward (calling the model
+    runs it) and sets its layers as attributes, which parameters() finds. One written for
+    micrograd defines __call__ and parameters(), and they are what count.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass that defines forward is called through it, even where the class it
+        extends has a __call__ of its own (Linear, Sequential, micrograd's classes): it gets
+        Module's __call__ back. Its forward may still use what it extends, as
+        super().forward(x)."""
+        super().__init_subclass__(**kwargs)
+        if "forward" in vars(cls) and "__call__" not in vars(cls) and cls.__call__ is not Module.__call__:
+            cls.__call__ = Module.__call__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """self.forward(*args, **kwargs), for a module written torch's way (one whose class
+        defines forward); TypeError for one that defines neither __call__ nor forward."""
+        if type(self).forward is Module.forward:
+            raise TypeError(_undefined(self))
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """What calling the module computes, by torch's name: model.forward(x) is model(x) for
+        a module with a __call__ of its own (micrograd's way, and every module of this nn).
+        A subclass written torch's way defines forward instead."""
+        # The nearest __call__ other than Module's, which calls forward (see __init_subclass__)
+        for cls in type(self).__mro__:
+            call = vars(cls).get("__call__")
+            if call is not None and call is not Module.__call__:
+                return call(self, *args, **kwargs)
+        raise TypeError(_undefined(self))
 
     def zero_grad(self) -> None:
         """Every parameter's grad = 0: one C call over their ids, kept while parameters() is
@@ -100,8 +136,61 @@ class Module:
             _retry(err, lib.mg_zero_grad, len(params), cache[1], 1)
 
     def parameters(self) -> list[Value]:
-        """The module's parameter Values, as a new list (a Module alone has none)."""
-        return []
+        """The module's parameter Values, as a new list.
+
+        Unless a subclass overrides it (as micrograd's Neuron, Layer and MLP do): every Value
+        its attributes hold, in the order they were first set, through Modules, lists, tuples
+        and the values of dicts; a sub-Module's are its own parameters() (its override, if it
+        has one). Each Value and each sub-Module counts once. Attributes whose names start
+        with "_" are skipped: keep what is not a parameter (a forward pass's outputs, say)
+        under such a name. A Module with no Values has none, as micrograd's.
+        """
+        # Kept while nothing counted has changed; "counted" (see _keep) where every container
+        # on the way counts its changes, so that MLPs and Sequentials holding this module can
+        # keep theirs too (_counted_parameters). (Not in _cache_params: a Layer's, say, called
+        # as Module.parameters(layer) or through super(), would be taken for its _gathered.)
+        current = _current(self, "_cache_walked")
+        if current is not None:
+            return list(current)
+        params = []
+        counted = _walk_parameters(self, params, set(), {id(self)})
+        _keep(self, "_cache_walked", list(params), counted)
+        return params
+
+    def named_parameters(self) -> Iterator[tuple[str, Value]]:
+        """(name, Value) for each Value of parameters(), in its order.
+
+        A name is the state_dict key of the tensor that holds the Value, then the Value's
+        index in it: "fc1.weight.1.0" is a Linear fc1's weight[1][0] (neuron 1's weight 0),
+        "fc1.bias.1" its bias[1], "layers.0.neurons.2.w.1" and "layers.0.neurons.2.b" an
+        MLP's, "0.weight.1.0" a Sequential's; state_dict()[key][1, 0] is its data. A Value
+        in several places has the first name; one that no attribute reaches (a parameters()
+        override may return Values kept elsewhere) is named by its index in parameters().
+        """
+        names = {}
+        for key, t in _tensors("", self):
+            for name, v in _entries(key, t):
+                names.setdefault(v, name)  # (a Value is its node: a dict key by node)
+        for i, p in enumerate(self.parameters()):
+            yield names.get(p, str(i)), p
+
+    def children(self) -> Iterator[Module]:
+        """The modules this one holds directly, each once, in attribute order (inside lists,
+        tuples and dicts too), as torch's children(): a Sequential's modules, an MLP's layers,
+        a Layer's neurons. A Linear has none: its neurons are its weight and bias, as a torch
+        Linear's parameters are."""
+        found, memo, yielded = [], set(), set()
+        for _, x in self._named_children():
+            _holdings(x, found, memo)
+        for m in found:
+            if isinstance(m, Module) and id(m) not in yielded:
+                yielded.add(id(m))
+                yield m
+
+    def modules(self) -> Iterator[Module]:
+        """This module, then every module under it, each once, depth first (a module before
+        its children, children in attribute order), as torch's modules()."""
+        return _preorder(self, set())
 
     def __setattr__(self, name: str, value: Any) -> None:
         """Set an attribute, and count the change (it may be a layer's neurons, or a neuron's
@@ -122,9 +211,10 @@ class Module:
     # ---- saving and loading, with torch's naming ----
     # A key is the attribute path to a parameter tensor: "layers.0.neurons.3.w" is
     # model.layers[0].neurons[3].w; a Sequential's modules are named by index and
-    # a Linear's tensors "weight" and "bias", as in torch ("0.weight"). A tensor
-    # is a Value (shape ()), a list of Values (n,) or a list of equal-length lists
-    # of Values (n, m). Attributes named with a leading underscore are not saved.
+    # a Linear's tensors "weight" and "bias", as in torch ("0.weight"); a dict's
+    # items by their keys. A tensor is a Value (shape ()), a list of Values (n,) or
+    # a list of equal-length lists of Values (n, m). Attributes named with a
+    # leading underscore are not saved.
 
     def _named_children(self):
         return [(name, x) for name, x in vars(self).items() if not name.startswith("_")]
@@ -167,6 +257,79 @@ class Module:
             self.load_state_dict({key: f[key] for key in f.files})
 
 
+def _undefined(module):
+    return f"{type(module).__name__} defines neither __call__ nor forward"
+
+
+def _holdings(x, found, memo):
+    """Append to found the Values and Modules x holds: x itself, or what the items of a list
+    or tuple, or the values of a dict, hold, in order (each container once: memo has the ids
+    of those seen). Returns whether only counted changes can change them: a plain list's or
+    a dict's changes are not counted."""
+    if isinstance(x, (Value, Module)):
+        found.append(x)
+        return True
+    if isinstance(x, dict):
+        items, counted = x.values(), False
+    elif isinstance(x, (list, tuple)):
+        items, counted = x, isinstance(x, tuple) or type(x) is _Params
+    else:
+        return True  # a number, a string, a function...: no parameters in it
+    if id(x) in memo:
+        return counted
+    memo.add(id(x))
+    for item in items:
+        counted = _holdings(item, found, memo) and counted
+    return counted
+
+
+def _walk_parameters(module, params, seen, memo):
+    """Append to params module's parameters, as Module.parameters finds them, but those in seen
+    (Values, by node: each is added to it). Returns whether only counted changes can change
+    them. memo: the ids of the modules and containers walked already (each is walked once, so
+    a cycle ends)."""
+    found, counted = [], True
+    held = module._named_children()  # (held while memo has their ids: they may be made here)
+    for _, x in held:
+        counted = _holdings(x, found, memo) and counted
+    for x in found:
+        if isinstance(x, Value):
+            values = (x,)
+        elif id(x) in memo:  # a sub-Module met before
+            continue
+        else:
+            memo.add(id(x))
+            if type(x).parameters is Module.parameters:  # walked here, with the same memo
+                counted = _walk_parameters(x, params, seen, memo) and counted
+                continue
+            values = x.parameters()
+            counted = counted and _counted_parameters(x)
+        for v in values:
+            key = v if isinstance(v, Value) else id(v)  # (an override may return other kinds)
+            if key not in seen:
+                seen.add(key)
+                params.append(v)
+    return counted
+
+
+def _preorder(module, memo):
+    if id(module) in memo:
+        return
+    memo.add(id(module))
+    yield module
+    for child in module.children():
+        yield from _preorder(child, memo)
+
+
+def _entries(key, t):
+    """(name, Value) for each Value of the tensor t under key: "key.i.j" for t[i][j]."""
+    if isinstance(t, Value):
+        yield key, t
+    else:
+        for i, x in enumerate(t):
+            yield from _entries(f"{key}.{i}", x)
+
+
 def _numpy():
     """numpy, imported where saving and loading need it: not by `import micrograd_c.nn`, so that
     a small script starts as fast as it does on micrograd."""
@@ -191,16 +354,21 @@ def _is_matrix(x):
     return _is_row(x[0]) and all(_is_row(r) and len(r) == len(x[0]) for r in x)
 
 
-def _tensors(key, x):
-    """(key, tensor) for each parameter tensor reachable from x."""
+def _tensors(key, x, path=()):
+    """(key, tensor) for each parameter tensor reachable from x (path: the modules it is in)."""
     if isinstance(x, Module):
+        if any(x is m for m in path):  # a cycle (x holds a module that holds x): named already
+            return
         for name, child in x._named_children():
-            yield from _tensors(f"{key}.{name}" if key else name, child)
+            yield from _tensors(f"{key}.{name}" if key else name, child, path + (x,))
     elif isinstance(x, Value) or _is_row(x) or (isinstance(x, (list, tuple)) and x and _is_matrix(x)):
         yield key, x
     elif isinstance(x, (list, tuple)):
         for i, item in enumerate(x):
-            yield from _tensors(f"{key}.{i}", item)
+            yield from _tensors(f"{key}.{i}", item, path)
+    elif isinstance(x, dict):
+        for name, item in x.items():
+            yield from _tensors(f"{key}.{name}", item, path)
 
 
 def _data(t):
@@ -282,13 +450,16 @@ def _gathered(owner, parts):
 
 
 def _counted_parameters(module):
-    """Whether module.parameters() changes only with what _version counts."""
+    """Whether module.parameters() changes only with what _version counts (asked just after a
+    call of it: those that keep their result know, from whether it is current)."""
     own = getattr(type(module), "parameters", None)
     if own is Neuron.parameters:
         return type(module.w) is _Params
+    if own is Module.parameters:
+        return _current(module, "_cache_walked") is not None
     if own in (Layer.parameters, MLP.parameters, Sequential.parameters):
         return _current(module, "_cache_params") is not None
-    return own is Module.parameters
+    return False  # an override of its own: it may give anything
 
 
 def _specs(owner, layers):
@@ -450,8 +621,7 @@ class Sequential(Module):
     """Modules applied in turn; state_dict keys start with the module's index, as in torch."""
 
     def __init__(self, *layers: Module) -> None:
-        if not all(isinstance(layer, Module) for layer in layers):
-            raise TypeError("Sequential takes Modules")
+        _only_modules(layers)
         self.layers = _Params(layers)
 
     def __call__(self, x: Any) -> Any:
@@ -466,6 +636,17 @@ class Sequential(Module):
         """How many modules."""
         return len(self.layers)
 
+    def __iter__(self) -> Iterator[Module]:
+        """The modules, in order."""
+        return iter(self.layers)
+
+    def append(self, module: Module) -> Sequential:
+        """Add module at the end; returns the Sequential, as torch's append. (The next call and
+        parameters() see it: self.layers counts its changes.)"""
+        _only_modules([module])
+        self.layers.append(module)
+        return self
+
     def _named_children(self):
         return [(str(i), layer) for i, layer in enumerate(self.layers)]
 
@@ -476,6 +657,11 @@ class Sequential(Module):
     def __repr__(self) -> str:
         """Sequential(Linear(2, 16), ReLU(), ...), as torch's."""
         return f"Sequential({', '.join(str(layer) for layer in self.layers)})"
+
+
+def _only_modules(layers):
+    if not all(isinstance(layer, Module) for layer in layers):
+        raise TypeError("Sequential takes Modules")
 
 
 class _Activation(Module):
@@ -505,3 +691,51 @@ class Tanh(_Activation):
 class Sigmoid(_Activation):
     """1 / (1 + exp(-x)), each Value's sigmoid(), as torch.nn.Sigmoid."""
     fn = "sigmoid"
+
+
+# ---- losses as modules, as torch.nn has them ----
+
+class _Loss(Module):
+    """A loss function of micrograd_c.losses (its _loss) as a module: made with a reduction,
+    called with (input, target)."""
+
+    def __init__(self, *, reduction: str = "mean") -> None:
+        """reduction: "mean" (the default), "sum", or "none" for the losses unreduced; any
+        other is a ValueError, here rather than at the first call. (Keyword only: torch's
+        first positional parameters mean other things.)"""
+        self.reduction = _check_reduction(reduction)
+
+    def __call__(self, input: Any, target: Any) -> Value | list[Value]:
+        """The loss of input against target, reduced as self.reduction says."""
+        return self._loss(input, target, reduction=self.reduction)
+
+    def __repr__(self) -> str:
+        """MSELoss(), BCELoss(), CrossEntropyLoss(), as torch's."""
+        return f"{type(self).__name__}()"
+
+
+class MSELoss(_Loss):
+    """(input - target)**2 per element, reduced, as torch.nn.MSELoss.
+
+    input: a Value or a list of Values (a Linear's output); target: as many numbers or Values
+    (a list, tuple, 1-d numpy array, or one number). With reduction "none", a list of the
+    losses (a Value alone for a Value input). See micrograd_c.losses.mse_loss."""
+    _loss = staticmethod(mse_loss)
+
+
+class BCELoss(_Loss):
+    """-(t*log(p) + (1-t)*log(1-p)) per element, reduced, as torch.nn.BCELoss.
+
+    input: probabilities strictly between 0 and 1 (a Sigmoid's outputs), as MSELoss takes
+    them; target: as many numbers, 0 or 1. See micrograd_c.losses.binary_cross_entropy."""
+    _loss = staticmethod(binary_cross_entropy)
+
+
+class CrossEntropyLoss(_Loss):
+    """-log(softmax(logits)[target]), as torch.nn.CrossEntropyLoss with class indices.
+
+    One example: input is a list of C logit Values and target a class index; its loss is a
+    Value, whatever the reduction. A batch: input is a list of N such lists and target N
+    class indices (a list, or a 1-d integer numpy array); the N losses are reduced. See
+    micrograd_c.losses.cross_entropy."""
+    _loss = staticmethod(cross_entropy)
