@@ -47,6 +47,43 @@ def _items(x: Any, name: str) -> list:
                         f"not {type(x).__name__}") from None
 
 
+def _flat(x: Any, name: str) -> tuple[list, tuple[int, ...]]:
+    """x's elements and its shape: (n,) for one Value or number, a flat list, a 1-d array; (n, m)
+    for a list of n lists of m (a model's outputs for a batch of n) or a 2-d array or tensor."""
+    if hasattr(x, "tolist") and hasattr(x, "ndim"):  # a numpy array or torch tensor, as lists
+        if x.ndim > 2:
+            raise ValueError(f"{name} must have 1 or 2 dimensions, got shape {tuple(x.shape)}")
+        x = x.tolist()
+    items = _items(x, name)
+    rows = [isinstance(i, (list, tuple)) for i in items]
+    if not any(rows):
+        return items, (len(items),)
+    widths = {len(i) for i in items if isinstance(i, (list, tuple))}
+    if not all(rows) or len(widths) != 1:
+        raise ValueError(f"{name} must be a flat list or a list of equal-length lists")
+    return [v for i in items for v in i], (len(items), widths.pop())
+
+
+def _elementwise(a: Any, b: Any, names: tuple[str, str]) -> tuple[list[tuple], tuple[int, ...]]:
+    """The pairs of an elementwise loss and its shape (a's). Shapes must be the same, but a
+    column (n, 1) and a flat list of n pair row by row (where torch would broadcast them to
+    (n, n), with a warning)."""
+    (a, shape), (b, other) = _flat(a, names[0]), _flat(b, names[1])
+    if len(shape) == len(other) == 1 or not a:
+        return list(_pairs(a, b, names)), shape
+    column = {shape, other} == {(len(a),), (len(a), 1)}
+    if shape != other and not column:
+        raise ValueError(f"expected {names[0]} and {names[1]} of the same shape, got {shape} and {other}")
+    return list(zip(a, b)), shape
+
+
+def _shaped(terms: list, shape: tuple[int, ...]) -> list:
+    """The per-element losses in the predictions' shape (reduction "none")."""
+    if len(shape) == 1:
+        return terms
+    return [terms[i * shape[1]:(i + 1) * shape[1]] for i in range(shape[0])]
+
+
 def _pairs(a: Any, b: Any, names: tuple[str, str]) -> Iterable[tuple]:
     """Two equal-length, non-empty lists, zipped (see _items for what each may be)."""
     a, b = _items(a, names[0]), _items(b, names[1])
@@ -66,16 +103,17 @@ def _check_reduction(reduction: Any) -> str:
     return reduction
 
 
-def _reduce(terms: Sequence, reduction: str, one: bool = False) -> Value | list[Value]:
+def _reduce(terms: Sequence, reduction: str, one: bool = False,
+            shape: tuple[int, ...] | None = None) -> Value | list[Value]:
     """The per-element losses, reduced: their mean (micrograd's sum(terms) * (1.0 / n), so that
     the default gives the bits it always gave), their sum, or, for "none", the losses themselves:
-    a list, or the Value alone where the loss is of one Value (one=True; torch's loss of a 0-d
-    tensor is 0-d)."""
+    in the predictions' shape (a list, or lists for a batch's), or the Value alone where the
+    loss is of one Value (one=True; torch's loss of a 0-d tensor is 0-d)."""
     if _check_reduction(reduction) == "mean":
         return sum(terms) * (1.0 / len(terms))
     if reduction == "sum":
         return sum(terms)
-    return terms[0] if one else terms
+    return terms[0] if one else _shaped(terms, shape) if shape else terms
 
 
 def mse_loss(pred: Any, target: Any, *, reduction: str = "mean") -> Value | list[Value]:
@@ -83,8 +121,9 @@ def mse_loss(pred: Any, target: Any, *, reduction: str = "mean") -> Value | list
 
     pred: Values (a list, or one Value); target: numbers or Values, as many (a list, tuple,
     1-d numpy array, or one number)."""
-    terms = [(p - t)**2 for p, t in _pairs(pred, target, ("predictions", "targets"))]
-    return _reduce(terms, reduction, _is_one(pred))
+    pairs, shape = _elementwise(pred, target, ("predictions", "targets"))
+    terms = [(p - t)**2 for p, t in pairs]
+    return _reduce(terms, reduction, _is_one(pred), shape)
 
 
 def hinge_loss(scores: Any, labels: Any, *, reduction: str = "mean") -> Value | list[Value]:
@@ -92,8 +131,9 @@ def hinge_loss(scores: Any, labels: Any, *, reduction: str = "mean") -> Value | 
     mean by default, micrograd's).
 
     scores: Values; labels: as many numbers (a list, 1-d numpy array...)."""
-    terms = [(1 + -y*s).relu() for s, y in _pairs(scores, labels, ("scores", "labels"))]
-    return _reduce(terms, reduction, _is_one(scores))
+    pairs, shape = _elementwise(scores, labels, ("scores", "labels"))
+    terms = [(1 + -y*s).relu() for s, y in pairs]
+    return _reduce(terms, reduction, _is_one(scores), shape)
 
 
 def binary_cross_entropy(probs: Any, targets: Any, *, reduction: str = "mean") -> Value | list[Value]:
@@ -103,9 +143,9 @@ def binary_cross_entropy(probs: Any, targets: Any, *, reduction: str = "mean") -
     Probabilities must be strictly between 0 and 1: log(0) raises ValueError
     here, where torch clamps the log at -100.
     """
-    pairs = _pairs(probs, targets, ("probabilities", "targets"))
+    pairs, shape = _elementwise(probs, targets, ("probabilities", "targets"))
     terms = [-(t * p.log() + (1 - t) * (1 - p).log()) for p, t in pairs]
-    return _reduce(terms, reduction, _is_one(probs))
+    return _reduce(terms, reduction, _is_one(probs), shape)
 
 
 def cross_entropy(logits: Any, target: Any, *, reduction: str = "mean") -> Value | list[Value]:

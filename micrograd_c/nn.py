@@ -410,11 +410,24 @@ def _param_ids(module, neurons):
     return ids
 
 
+def _samples(x):
+    """The samples of x, if x is a batch: a list of lists (or tuples, or 1-d arrays), or an
+    array or tensor of 2 dimensions (one row a sample, as torch's layers take them); else None:
+    x is one sample (a list of Values or numbers, or a 1-d array)."""
+    if type(x) in (list, tuple):
+        first = x[0] if x else None
+        if first is None or isinstance(first, (Value, float, int)):  # (one sample: most calls)
+            return None
+        return x if type(first) in (list, tuple) or getattr(first, "ndim", 0) == 1 else None
+    return list(x) if getattr(x, "ndim", None) == 2 else None
+
+
 def _inputs(x):
     """The inputs' node ids as a C array, and what holds them: None for the caller's own Values;
     else the leaves made here (micrograd takes numbers too: all floats as leaves made in one C
     call, else a Value each), which _let_go lets go of once the layer's nodes hold them."""
-    x = x if type(x) in (list, tuple) else list(x)
+    if type(x) not in (list, tuple):  # an array, a tensor (whose items would be 0-d tensors)
+        x = x.tolist() if type(x).__module__.startswith("torch") else list(x)
     try:
         return ffi.new("int32_t[]", [xi._i for xi in x]), None
     except AttributeError:  # not all Values
@@ -513,7 +526,11 @@ class Neuron(Module):
         self.nonlin = nonlin
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
-        """The neuron's output for the inputs x (Values or numbers, nin of them)."""
+        """The neuron's output for the inputs x (Values or numbers, nin of them); for a batch
+        (a list of such lists, a 2-d array), the list of each sample's."""
+        rows = _samples(x)
+        if rows is not None:
+            return [self(row) for row in rows]
         return _made(_run_layers(self, [self], x)[0])
 
     def parameters(self) -> list[Value]:
@@ -534,7 +551,10 @@ class Layer(Module):
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
         """The neurons' outputs for the inputs x: a list, or a single Value for one neuron (as
-        micrograd's)."""
+        micrograd's); for a batch (a list of such lists, a 2-d array), the list of each sample's."""
+        rows = _samples(x)
+        if rows is not None:
+            return [self(row) for row in rows]
         if not self.neurons:
             return []
         out = [_made(i) for i in _run_layers(self, [self], x)]
@@ -550,7 +570,10 @@ class Layer(Module):
 
 
 def _apply_layers(owner, layers, x):
-    """x through each layer in turn, as micrograd's MLP does it."""
+    """x through each layer in turn, as micrograd's MLP does it (a batch: each sample)."""
+    rows = _samples(x)
+    if rows is not None:
+        return [_apply_layers(owner, layers, row) for row in rows]
     # (specs kept for these layers: they were chained last time, and nothing has changed since)
     if _current(owner, "_cache_specs") is None and (
             not layers or not all(type(layer) in _CHAINED and layer.neurons for layer in layers)):
@@ -599,7 +622,11 @@ class Linear(Layer):
         super().__init__(nin, nout, nonlin=False)
 
     def __call__(self, x: Sequence[Value | float]) -> list[Value]:
-        """weight @ x + bias: a list of nout Values, even for one."""
+        """weight @ x + bias: a list of nout Values, even for one; for a batch (a list of
+        samples, a 2-d array or tensor), a list of such lists, as torch's (N, nin) -> (N, nout)."""
+        rows = _samples(x)
+        if rows is not None:
+            return [self(row) for row in rows]
         out = super().__call__(x)
         return out if isinstance(out, list) else [out]  # Layer unwraps a single output
 
@@ -668,9 +695,9 @@ class _Activation(Module):
     """Applies the Value method named `fn` to a Value, or to each Value of a list."""
 
     def __call__(self, x: Value | Iterable[Value]) -> Value | list[Value]:
-        """The activation of a Value, or of each Value of a list."""
+        """The activation of a Value, or of each Value of a list (or of a batch's lists)."""
         if isinstance(x, (list, tuple)):
-            return [getattr(xi, self.fn)() for xi in x]
+            return [self(xi) if isinstance(xi, (list, tuple)) else getattr(xi, self.fn)() for xi in x]
         return getattr(x, self.fn)()
 
     def __repr__(self) -> str:

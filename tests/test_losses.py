@@ -115,7 +115,9 @@ def test_predictions_as_a_numpy_array_of_values():
 @pytest.mark.parametrize("target, message", [
     ([1.0], "got 3 predictions and 1 targets"),
     (np.zeros(2), "got 3 predictions and 2 targets"),
-    (np.zeros((3, 1)), r"1-d array, got an array of shape \(3, 1\)"),
+    (np.zeros((3, 2)), r"of the same shape, got \(3,\) and \(3, 2\)"),
+    (np.zeros((3, 1, 1)), r"1 or 2 dimensions, got shape \(3, 1, 1\)"),
+    ([[1.0], [2.0, 3.0], [4.0]], "equal-length lists"),
 ])
 def test_targets_that_do_not_fit_say_how(target, message):
     with pytest.raises(ValueError, match=message):

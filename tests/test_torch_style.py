@@ -642,3 +642,46 @@ def test_an_override_that_extends_the_default_through_super():
     for _ in range(2):
         assert ids(m.parameters()) == ids(w[0] + w[1] + b)
         assert ids(nn.Linear.parameters(m)) == ids(w[0] + [b[0]] + w[1] + [b[1]])  # its own cache
+
+
+# ---- batches: what torch's layers take, a sample a row ----
+
+def batch_and_rows(rng, n, nin):
+    return [[rng.uniform(-1, 1) for _ in range(nin)] for _ in range(n)]
+
+
+@pytest.mark.parametrize("make", [lambda: nn.Linear(3, 2), lambda: nn.Layer(3, 2), lambda: nn.Layer(3, 1),
+                                  lambda: nn.Neuron(3), lambda: nn.MLP(3, [4, 1]),
+                                  lambda: nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1), nn.Sigmoid())])
+def test_a_batch_gives_each_samples_outputs(make):
+    import numpy as np
+    random.seed(4)
+    model = make()
+    X = batch_and_rows(random.Random(0), 5, 3)
+    one_by_one = [model(x) for x in X]
+
+    def data(out):
+        return [data(o) for o in out] if isinstance(out, list) else out.data
+    for batch in (X, [tuple(x) for x in X], np.array(X), [np.array(x) for x in X]):
+        assert data(model(batch)) == data(one_by_one)
+    torch = pytest.importorskip("torch")
+    assert data(model(torch.tensor(X, dtype=torch.float64))) == data(one_by_one)
+    assert data(model(torch.tensor(X[0], dtype=torch.float64))) == data(one_by_one[0])
+
+
+def test_batch_losses_match_torch_and_pair_a_column_with_a_flat_list():
+    torch = pytest.importorskip("torch")
+    random.seed(5)
+    model = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1), nn.Sigmoid())
+    X = batch_and_rows(random.Random(1), 6, 3)
+    Y = [[float(i % 2)] for i in range(6)]
+    out = model(X)  # 6 lists of one Value: shape (6, 1)
+    tout = torch.tensor([[o[0].data] for o in out], dtype=torch.float64)
+    for ours, theirs in ((nn.MSELoss(), torch.nn.MSELoss()), (nn.BCELoss(), torch.nn.BCELoss())):
+        expected = theirs(tout, torch.tensor(Y, dtype=torch.float64)).item()
+        assert ours(out, Y).data == pytest.approx(expected, rel=1e-12)
+        assert ours(out, [y[0] for y in Y]).data == ours(out, Y).data  # (torch would broadcast)
+    none = nn.MSELoss(reduction="none")(out, Y)
+    assert [len(row) for row in none] == [1] * 6  # the predictions' shape
+    with pytest.raises(ValueError, match="same shape"):
+        nn.MSELoss()(model(X), [[1.0, 2.0]] * 6)
