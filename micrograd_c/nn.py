@@ -571,9 +571,10 @@ class Layer(Module):
 
 def _apply_layers(owner, layers, x):
     """x through each layer in turn, as micrograd's MLP does it (a batch: each sample)."""
-    rows = _samples(x)
-    if rows is not None:
-        return [_apply_layers(owner, layers, row) for row in rows]
+    if type(x) is not list or not x or not isinstance(x[0], Value):  # (not one sample of Values)
+        rows = _samples(x)
+        if rows is not None:
+            return [_apply_layers(owner, layers, row) for row in rows]
     # (specs kept for these layers: they were chained last time, and nothing has changed since)
     if _current(owner, "_cache_specs") is None and (
             not layers or not all(type(layer) in _CHAINED and layer.neurons for layer in layers)):
