@@ -130,6 +130,31 @@ int32_t mg_grad(const mg_grad_spec *spec, int32_t *out);
 /* The custom nodes roots[0..nroots) reach: how many, their ids in out (up to cap). */
 int32_t mg_custom_reached(int32_t nroots, const int32_t *roots, int32_t *out, int32_t cap);
 
+/* Recording and replay (micrograd_c.compile). mg_trace_begin opens a recording:
+ * the nodes made until mg_trace_end (while it is open the tape is neither
+ * compacted nor reordered, and fused neurons are not expanded); it returns a
+ * token for mg_trace_end. mg_trace_end closes it (nout = 0: just close) and
+ * keeps, as *out, the nodes made meanwhile that the outputs reach, as steps in
+ * the order they were made: each step's op and constants, and what it used --
+ * an earlier step, one of the inputs (leaf ids the caller made, replaced at
+ * each replay), or a node made before the recording (captured: held by the
+ * recording, read as it is at each replay). A custom node among them is
+ * MG_EINVAL (its backward is Python's). mg_replay makes every step's node
+ * again, from inputs[0..nin) in place of the recorded inputs: the outputs' ids
+ * in out (each held once, for the caller), or an error (the one the op would
+ * raise; nothing is left made). */
+typedef struct mg_recording mg_recording;
+int32_t mg_trace_begin(void);
+int32_t mg_trace_end(int32_t token, int32_t nin, const int32_t *inputs, int32_t nout,
+                     const int32_t *outs, mg_recording **out);
+int32_t mg_replay(const mg_recording *rec, int32_t nin, const int32_t *inputs, int32_t *out);
+/* How many steps, captured nodes, inputs and outputs it has; and let go of it. */
+typedef struct {
+    int32_t steps, captured, inputs, outputs;
+} mg_recording_info;
+void mg_recording_describe(const mg_recording *rec, mg_recording_info *out);
+void mg_recording_free(mg_recording *rec);
+
 /* One node's own step of the pass, alone: its grad added into its children
  * (micrograd's `v._backward()`); a fused neuron is first shown as its chain
  * (mg_expand), and the step is its last node's. A node mg_set_custom gave to

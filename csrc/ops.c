@@ -626,13 +626,14 @@ static int32_t expand_neuron(int32_t id)
     return 0;
 }
 
-/* mg_expand with the lock held. Not while a pass is stopped at a custom node:
- * the nodes it has left to visit are listed, and the chain's new nodes would
- * not be; so then the neuron stays one node. */
+/* mg_expand with the lock held. Not while a pass is stopped at a custom node
+ * (the nodes it has left to visit are listed, and the chain's new nodes would
+ * not be) or a recording is open (it is the tape past a point, which moving
+ * the chain before the neuron would change); so then the neuron stays one node. */
 static int32_t expand(int32_t id)
 {
     uint8_t op = store.nodes[id].op;
-    if ((op == OP_NEURON || op == OP_NEURON_RELU) && !store.passes_open)
+    if ((op == OP_NEURON || op == OP_NEURON_RELU) && !tape_pinned())
         return expand_neuron(id);
     return 0;
 }
@@ -985,6 +986,53 @@ int32_t mg_node_info(int32_t id, mg_info *out)
     }
     store_unlock();
     return err;
+}
+
+/* ---- nodes as steps of a recording (replay.c) ---- */
+
+int32_t node_as_step(int32_t id, Step *step, int32_t *kids)
+{
+    const Node *n = &store.nodes[id];
+    int32_t nkids = node_nkids(n);
+    if (n->op == OP_CUSTOM) /* its backward is Python's */
+        return MG_EINVAL;
+    step->op = n->op;
+    step->arg_int = n->arg_int;
+    step->constant = 0;
+    step->arg = OPS[n->op].extra ? *(const double *)n->u.extra : 0.0; /* a power's exponent */
+    if (n->op == OP_LEAF) { /* a Value(c) made in the recording: c as it is now */
+        step->arg = store.data[id];
+        step->arg_int = store.dint[id];
+    }
+    for (int32_t j = 0; j < nkids; j++)
+        kids[j] = node_kid(n, j);
+    if (OPS[n->op].arity == 2 && store.pos[kids[1]] < 0) { /* a number operand's leaf (x * 2) */
+        step->constant = 1;
+        step->arg = store.data[kids[1]];
+        step->arg_int = store.dint[kids[1]];
+        nkids = 1;
+    }
+    step->nkids = nkids;
+    return nkids;
+}
+
+int32_t node_from_step(const Step *step, const int32_t *kids)
+{
+    if (step->op == OP_NEURON || step->op == OP_NEURON_RELU) {
+        int32_t id = node_new(step->op, step->nkids);
+        if (id < 0)
+            return id;
+        Node *n = &store.nodes[id];
+        for (int32_t j = 0; j < step->nkids; j++)
+            n->u.list[j] = kids[j];
+        node_hold_kids(n);
+        neuron_forward(n, id);
+        return id;
+    }
+    if (step->op == OP_LEAF)
+        return make(OP_LEAF, -1, -1, step->arg, step->arg_int, 0);
+    int32_t second = OPS[step->op].arity == 2 && !step->constant ? kids[1] : -1;
+    return make(step->op, kids[0], second, step->arg, step->arg_int, 0);
 }
 
 /* ---- custom nodes: micrograd's Value(data, _children, _op) and `_backward` ---- */

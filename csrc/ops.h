@@ -82,4 +82,18 @@ int32_t grad_into(GradGraph *gg, int32_t kid, int32_t d);
 int32_t backward_graph_visit(GradGraph *gg, const int32_t *order, int32_t count);
 int32_t custom_nodes(const int32_t *found, int32_t count, int32_t *out, int32_t cap);
 
+/* A node as a step of a recording (replay.c): its op and constant, and its
+ * children's ids (up to node_nkids of them) in kids; a binary op's number
+ * operand (x * 2: a leaf off the tape) is the step's constant, not a child.
+ * Returns how many children the step has, or MG_EINVAL for a custom node (its
+ * backward is Python's). node_from_step makes the step's node again, from the
+ * children given (lock held): its id, held once, or an MG_E* code. */
+typedef struct {
+    uint8_t op, arg_int, constant;
+    int32_t nkids;
+    double arg;
+} Step;
+int32_t node_as_step(int32_t id, Step *step, int32_t *kids);
+int32_t node_from_step(const Step *step, const int32_t *kids);
+
 #endif

@@ -229,7 +229,7 @@ static int32_t take_slot(void)
          * more, so that compaction costs O(1) per node made, amortized. But
          * only grow while a stopped pass lists nodes: a slot it lists must not
          * be reused. */
-        int compact = !store.passes_open;
+        int compact = !tape_pinned();
         if (compact)
             tape_compact();
         if ((!compact || store.live >= store.capacity - store.capacity / GROWTH_DIVISOR)

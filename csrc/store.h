@@ -84,6 +84,8 @@ typedef struct {
     int32_t *todo;       /* worklist: nodes to free, or backward's nodes to visit */
     int32_t passes_open; /* backward passes stopped at a custom node (mg_pass): while any is,
                           * the tape is not compacted, so no slot a pass lists is reused */
+    int32_t traces_open; /* recordings being made (mg_trace_begin): a recording is the tape
+                          * past a point, so neither is the tape compacted nor reordered */
 } Store;
 
 extern Store store;
@@ -119,6 +121,12 @@ void tape_move_before(int32_t id, int32_t count);
  * (mg_set_custom). */
 void tape_drop(int32_t id);
 void tape_put_first(int32_t id);
+
+/* Whether the tape must stay as it is: no compaction, no node moved on it (see Store). */
+static inline int tape_pinned(void)
+{
+    return store.passes_open || store.traces_open;
+}
 
 /* Whether id is a node's (in the store, and not a free slot): every id a call is given is
  * checked, so this is inline. */

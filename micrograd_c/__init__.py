@@ -7,11 +7,12 @@
 import sys
 
 from .autograd import GradcheckError, grad, gradcheck, gradgradcheck
+from .compile import TraceError, compile
 from .engine import Value, memory_stats, set_node_limit
 
 __version__ = "0.1.0"
 __all__ = ["Value", "memory_stats", "set_node_limit", "install_as_micrograd",
-           "grad", "gradcheck", "gradgradcheck", "GradcheckError"]
+           "grad", "gradcheck", "gradgradcheck", "GradcheckError", "compile", "TraceError"]
 
 
 def install_as_micrograd() -> None:

@@ -150,3 +150,35 @@ def test_a_released_value_says_what_happened():
         with pytest.raises(RuntimeError, match="no longer has a node"):
             use()
     assert keep.data == 2.0
+
+
+def test_recordings_check_what_they_are_given():
+    x = Value(2.0)
+    made = ffi.new("mg_recording **")
+    token = lib.mg_trace_begin()
+    y = x * 3 + 1
+    ids, outs = ffi.new("int32_t[]", [x._i]), ffi.new("int32_t[]", [y._i])
+    assert lib.mg_trace_end(token, 1, ids, 1, outs, made) == 0
+    rec = ffi.gc(made[0], lib.mg_recording_free)
+    info = ffi.new("mg_recording_info *")
+    lib.mg_recording_describe(rec, info)
+    assert (info.steps, info.captured, info.inputs, info.outputs) == (2, 0, 1, 1)  # * 3, + 1
+    out = ffi.new("int32_t[]", 1)
+    z = Value(5.0)
+    assert lib.mg_replay(rec, 1, ffi.new("int32_t[]", [z._i]), out) == 0
+    assert micrograd_c.engine._made(out[0]).data == 16.0
+    assert lib.mg_replay(rec, 2, ffi.new("int32_t[]", [z._i, z._i]), out) == lib.MG_EINVAL
+    for i in dead_ids():
+        assert lib.mg_replay(rec, 1, ffi.new("int32_t[]", [i]), out) == lib.MG_ENODE
+        token = lib.mg_trace_begin()
+        assert lib.mg_trace_end(token, 1, ffi.new("int32_t[]", [i]), 1, outs, made) == lib.MG_ENODE
+    token = lib.mg_trace_begin()
+    assert lib.mg_trace_end(token, -1, ids, 1, outs, made) == lib.MG_EINVAL
+    token = lib.mg_trace_begin()
+    assert lib.mg_trace_end(token, 0, ffi.NULL, 0, ffi.NULL, made) == 0  # closed, nothing kept
+    # while a trace is open the tape stays as it is: a fused neuron is not shown as its chain
+    neuron = micrograd_c.nn.Neuron(2)
+    token = lib.mg_trace_begin()
+    assert neuron([1.0, 2.0])._op == "neuron-ReLU"
+    lib.mg_trace_end(token, 0, ffi.NULL, 0, ffi.NULL, made)
+    assert neuron([1.0, 2.0])._op == "ReLU"  # every trace closed: it is again

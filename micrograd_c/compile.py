@@ -1,0 +1,247 @@
+"""micrograd_c.compile: record what a function of Values computes once, replay it in C.
+
+    @micrograd_c.compile
+    def loss(x, y):                       # x: a list of numbers, y: a number
+        return (model(x) - y) ** 2
+
+    for x, y in data:
+        l = loss(x, y)                    # the first call runs loss and records it; later
+        l.backward()                      # calls make the recorded nodes again in one C call
+
+On the first call for an argument structure (how many arguments; each a number, a Value, or a
+list, tuple or numpy array of them, and their lengths), fn runs once, eagerly, on fresh input
+Values (a number becomes a Value, a 1-d list or array a list of Values, a 2-d one a list of
+lists), and the nodes it makes are recorded. Later calls with that structure make the same
+nodes again from the new inputs, with no Python per node: each op of the recording in C, on
+the *current* data of every Value fn used that was made before it (a model's parameters,
+constants made outside). A Value argument is used as itself, as in eager mode. The result is
+what fn returns (a Value, or a list of Values), new at every call; its data, and the grads its
+backward() gives, are eager mode's to the bit.
+
+A recording cannot follow Python's control flow: reading a traced Value's data or grad while
+fn runs (to branch on it, print it, or use it as a number) raises TraceError, naming the line;
+so does a custom op (a Python `_backward`) made inside fn. A change to a micrograd_c model's
+lists or attributes (a parameter replaced, a layer appended) makes the next call record again.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+
+from . import engine
+from ._core import ffi, lib
+from .engine import Value, _const, _made, _raise, _retry
+
+TYPE_CHECKING = False  # (typing is not imported at run time: it would add to the import time)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+__all__ = ["compile", "TraceError"]
+
+
+class TraceError(RuntimeError):
+    """A compiled function did what a recording cannot replay: it read a traced Value's data
+    (Python branching on values), or made a custom op."""
+
+
+def compile(fn: Callable[..., Any]) -> Compiled:
+    """fn, recorded on its first call for each argument structure and replayed in C after (see
+    the module's docstring). Usable as a decorator."""
+    return Compiled(fn)
+
+
+# ---- arguments: their structure (what a recording is for) and their numbers and Values ----
+
+def _flatten(x: Any, items: list) -> Any:
+    """Append x's numbers and Values to items; return x's structure (hashable)."""
+    if type(x) is float:  # (the common cases first: a float, a list of floats)
+        items.append(x)
+        return "n"
+    if type(x) is list and all(type(v) is float for v in x):
+        items.extend(x)
+        return ("floats", len(x))
+    if isinstance(x, Value):
+        items.append(x)
+        return "V"
+    if hasattr(x, "ndim") and hasattr(x, "tolist"):  # a numpy array (or a tensor)
+        if getattr(x, "dtype", None) is not None and getattr(x.dtype, "kind", "f") not in "biuf":
+            raise TypeError(f"compiled function arguments must be numbers, not an array of {x.dtype}")
+        if x.ndim > 2:
+            raise TypeError(f"compiled function arguments have at most 2 dimensions, not {x.ndim}")
+        return _flatten(x.tolist(), items)
+    if isinstance(x, (list, tuple)):
+        return (type(x).__name__,) + tuple(_flatten(v, items) for v in x)
+    if _const(x) is None:  # (what Value takes: int, float, bool, Fraction, numpy scalars)
+        raise TypeError(f"compiled function arguments must be numbers, Values, or lists or arrays "
+                        f"of them, not {type(x).__name__}")
+    items.append(x)
+    return "n"
+
+
+def _rebuild(structure: Any, values: list, at: list) -> Any:
+    """The argument structure with values (Values, in order) in place of its numbers and
+    Values; tuples and lists of Values become lists, as fn gets them eagerly."""
+    if isinstance(structure, str):
+        at[0] += 1
+        return values[at[0] - 1]
+    if structure[0] == "floats":
+        at[0] += structure[1]
+        return values[at[0] - structure[1]:at[0]]
+    return [_rebuild(s, values, at) for s in structure[1:]]
+
+
+def _outputs(out: Any) -> tuple[list[Value], Any]:
+    """fn's result as a flat list of Values and its shape (None: one Value; n: a list of n)."""
+    if isinstance(out, Value):
+        return [out], None
+    if isinstance(out, (list, tuple)) and all(isinstance(v, Value) for v in out):
+        return list(out), len(out)
+    raise TraceError(f"a compiled function must return a Value or a list of Values, not "
+                     f"{type(out).__name__}")
+
+
+# ---- the guard: no reading a traced Value's number while fn is recorded ----
+
+_guard = threading.local()  # .active: the thread records (engine's data and grad check it)
+
+
+def _caller() -> str:
+    """Where in the user's code the read happened: the first frame outside micrograd_c."""
+    here = __name__.rsplit(".", 1)[0]
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(here):
+        frame = frame.f_back
+    return "?" if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def _guarded(prop: property, name: str) -> property:
+    def read(v):
+        if getattr(_guard, "active", False):
+            raise TraceError(f"a compiled function read a Value's .{name} at {_caller()}: a "
+                             f"recording replays ops, not Python that depends on their values")
+        return prop.fget(v)
+    return property(read, prop.fset, None, prop.__doc__)
+
+
+class _Tracing:
+    """While fn is recorded on this thread: Value's data and grad raise TraceError here."""
+    _count = 0
+    _lock = threading.Lock()
+    _saved = None
+
+    def __enter__(self):
+        with _Tracing._lock:
+            if _Tracing._count == 0:
+                _Tracing._saved = (Value.data, Value.grad)
+                Value.data = _guarded(Value.data, "data")
+                Value.grad = _guarded(Value.grad, "grad")
+            _Tracing._count += 1
+        _guard.active = True
+        return self
+
+    def __exit__(self, *exc):
+        _guard.active = False
+        with _Tracing._lock:
+            _Tracing._count -= 1
+            if _Tracing._count == 0:
+                Value.data, Value.grad = _Tracing._saved
+
+
+# ---- recordings ----
+
+def _version():
+    from . import nn  # (the count of changes to models' lists and attributes)
+    return nn._version
+
+
+class _Recording:
+    __slots__ = ("rec", "steps", "shape", "version")
+
+    def __init__(self, rec, steps, shape, version):
+        self.rec, self.steps, self.shape, self.version = rec, steps, shape, version
+
+
+class Compiled:
+    """A compiled function: call it as fn (see micrograd_c.compile)."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        if not callable(fn):
+            raise TypeError(f"compile takes a function, not {type(fn).__name__}")
+        self.fn = fn
+        self._recordings = {}
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: Any) -> Any:
+        """fn(*args), replayed from its recording for this argument structure (recorded now,
+        on the first call, or after a model changed)."""
+        items = []
+        structure = tuple(_flatten(a, items) for a in args)
+        recording = self._recordings.get(structure)
+        if recording is None or recording.version != _version():
+            return self._record(structure, items)
+        return self._replay(recording, items)
+
+    def _record(self, structure, items):
+        leaves = [x if isinstance(x, Value) else Value(x) for x in items]
+        version = _version()
+        token = lib.mg_trace_begin()
+        made = ffi.new("mg_recording **")
+        try:
+            with _Tracing():
+                at = [0]
+                out = self.fn(*[_rebuild(s, leaves, at) for s in structure])
+            outs, shape = _outputs(out)
+        except BaseException:
+            lib.mg_trace_end(token, 0, ffi.NULL, 0, ffi.NULL, made)
+            raise
+        ids = ffi.new("int32_t[]", [v._i for v in leaves])
+        out_ids = ffi.new("int32_t[]", [v._i for v in outs])
+        err = lib.mg_trace_end(token, len(leaves), ids, len(outs), out_ids, made)
+        if err == lib.MG_EINVAL:
+            raise TraceError("a compiled function made a custom op (a Value with a Python "
+                             "_backward): a recording cannot replay its Python")
+        if err:
+            _raise(err)
+        rec = ffi.gc(made[0], lib.mg_recording_free)
+        info = ffi.new("mg_recording_info *")
+        lib.mg_recording_describe(rec, info)
+        self._recordings[structure] = _Recording(rec, info.steps, shape, version)
+        return out  # the first call's result is eager mode's own
+
+    def _replay(self, recording, items):
+        # Dead Values' nodes are released a batch of ids at a time (engine._dead); a result
+        # dropped here holds a whole recording's nodes, so the batch is let go sooner.
+        if len(engine._dead) * max(recording.steps, 1) >= engine._BATCH:
+            engine._flush()
+        n, out = len(items), ffi.new("int32_t[]", 1 if recording.shape is None else recording.shape)
+        if all(type(x) is float for x in items):  # (the usual case) the leaves in one call, ...
+            ids = ffi.new("int32_t[]", n)
+            err = lib.mg_leaves(n, items, ids)
+            if err:
+                _retry(err, lib.mg_leaves, n, items, ids)
+            leaves = None
+        else:  # ... else a Value each (an int stays an int), and Value arguments as themselves
+            leaves = [x if isinstance(x, Value) else Value(x) for x in items]
+            ids = ffi.new("int32_t[]", [v._i for v in leaves])
+        try:
+            err = lib.mg_replay(recording.rec, n, ids, out)
+            if err:
+                _retry(err, lib.mg_replay, recording.rec, n, ids, out)
+        finally:
+            if leaves is None:  # held by the new nodes now (or freed, if it failed)
+                lib.mg_release(ids, n)
+        values = [_made(i) for i in out]
+        return values[0] if recording.shape is None else values
+
+    def recordings(self) -> list[dict[str, int]]:
+        """What each recording holds: its steps (nodes made again at each call), captured nodes
+        (made before it: parameters, constants), inputs and outputs."""
+        info = ffi.new("mg_recording_info *")
+        found = []
+        for r in self._recordings.values():
+            lib.mg_recording_describe(r.rec, info)
+            found.append({"steps": info.steps, "captured": info.captured,
+                          "inputs": info.inputs, "outputs": info.outputs})
+        return found

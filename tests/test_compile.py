@@ -1,0 +1,292 @@
+"""micrograd_c.compile: a recorded function replayed gives eager mode's data and grads to the bit
+(random graphs of every op of the registry, MLPs and losses), picks up new parameter values,
+records again when a model changes, refuses what it cannot replay, and holds no memory per call."""
+import dataclasses
+import math
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import micrograd_c
+from micrograd_c import TraceError, Value, nn
+from micrograd_c._core import ffi, lib
+from graphs import ALL_OPS, MODERATE, programs
+from helpers import bits, live, live_collected
+from ops import OPS, ops
+
+NON_CUSTOM = [name for name in ALL_OPS if not OPS[name].custom]
+
+
+def program_fn(prog):
+    """prog's steps as a function of its leaves (a list of Values): the nodes no step used,
+    summed (steps that raise are left out, as graphs.run leaves them: found eagerly first)."""
+    skip = set()
+
+    def fn(leaves, skip=skip):
+        nodes, used = list(leaves), set()
+        for s, (op, i, j, c) in enumerate(prog.steps):
+            if s in skip:
+                continue
+            i, j = (len(nodes) - 1 if k == -1 else k % len(nodes) for k in (i, j))
+            nodes.append(OPS[op](nodes[i], nodes[j], c))
+            used.update((i, j) if OPS[op].form == "value-value" else (i,))
+        sinks = [n for k, n in enumerate(nodes) if k not in used]
+        root = sinks[0]
+        for n in sinks[1:]:
+            root = root + n
+        return root
+
+    # the steps that raise on the program's own leaves, found eagerly
+    nodes = [Value(x) for x in prog.leaves]
+    for s, (op, i, j, c) in enumerate(prog.steps):
+        i, j = (len(nodes) - 1 if k == -1 else k % len(nodes) for k in (i, j))
+        try:
+            nodes.append(OPS[op](nodes[i], nodes[j], c))
+        except Exception:
+            skip.add(s)
+    return fn
+
+
+def eager_and_compiled(fn, compiled, args_list):
+    """For each args: (eager result, compiled result), data and the leaves' grads, as bits."""
+    for args in args_list:
+        results = []
+        for f in (fn, compiled):
+            leaves = [Value(x) for x in args]
+            try:
+                out = f(leaves)
+            except Exception as e:
+                results.append(type(e))
+                continue
+            out.backward()
+            results.append(([bits(out.data)], [bits(v.grad) for v in leaves]))
+        yield results
+
+
+@settings(max_examples=max(10, settings().max_examples // 2))
+@given(programs(ops=NON_CUSTOM, leaf=MODERATE, const=MODERATE, steps=(3, 25), max_leaves=5),
+       st.randoms(use_true_random=False))
+def test_random_graphs_replay_as_eager_mode_to_the_bit(prog, rnd):
+    fn = program_fn(prog)
+    compiled = micrograd_c.compile(lambda leaves: fn(leaves))
+    leaves = [Value(x) for x in prog.leaves]
+    first = compiled(leaves)  # recorded on these (Value arguments: used as themselves)
+    assert bits(first.data) == bits(fn([Value(x) for x in prog.leaves]).data)
+    # new numbers of the same structure: a float list each time
+    args = [[x * (1 + rnd.uniform(-0.3, 0.3)) for x in prog.leaves] for _ in range(4)]
+
+    def as_values(f):
+        return lambda vs: f(vs)
+    for eager, replayed in eager_and_compiled(as_values(fn), compiled, args):
+        if eager is not replayed and isinstance(eager, type):
+            # eager mode raised where the recording's graph (taken where it did not) does not:
+            # the recording replays ops, and an op that raises raises when replayed too
+            continue
+        assert eager == replayed
+
+
+@pytest.mark.parametrize("op", ops(having=lambda op: not op.custom), ids=lambda op: op.name)
+def test_each_op_replays_as_eager_mode_and_raises_where_it_does(op):
+    c = op.const
+    compiled = micrograd_c.compile(lambda a, b: op(a, b, c))
+    points = [-2.5, -1.0, -0.3, 0.0, 0.4, 1.7, 3.0, math.inf, math.nan]
+    for x in points:
+        for y in (0.8, -1.2, 0.0):
+            results = []
+            for f in (lambda a, b: op(a, b, c), compiled):
+                a, b = Value(x), Value(y)
+                try:
+                    out = f(a, b)
+                except Exception as e:
+                    results.append(type(e))
+                    continue
+                out.backward()
+                results.append((bits(out.data), bits(a.grad), bits(b.grad)))
+            assert results[0] == results[1], (op.name, x, y)
+
+
+def mlp_loss(model):
+    def loss(x, y):
+        score = model(x)
+        return (1 + -y * score).relu() + 1e-4 * sum(p * p for p in model.parameters())
+    return loss
+
+
+@pytest.mark.parametrize("nouts", [[4, 1], [16, 16, 1]])
+def test_an_mlp_loss_replays_its_data_and_parameter_grads_to_the_bit(nouts):
+    random.seed(7)
+    model = nn.MLP(2, nouts)
+    eager = mlp_loss(model)
+    compiled = micrograd_c.compile(eager)
+    rng = np.random.default_rng(0)
+    for step in range(6):
+        x, y = rng.normal(size=2), float(rng.choice([-1.0, 1.0]))
+        grads = []
+        for f, arg in ((eager, x.tolist()), (compiled, x)):  # a numpy array: its numbers
+            model.zero_grad()
+            out = f(arg, y)
+            out.backward()
+            grads.append((bits(out.data), [bits(p.grad) for p in model.parameters()]))
+        assert grads[0] == grads[1], step
+        for p in model.parameters():  # and an SGD step: new parameter values for the next call
+            p.data -= 0.05 * p.grad
+
+
+def test_losses_and_sequentials_replay():
+    random.seed(3)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2), nn.Sigmoid())
+
+    def loss(x, t):
+        return nn.mse_loss(model(x), t) + nn.binary_cross_entropy(model(x), [0.3, 0.9])
+    compiled = micrograd_c.compile(loss)
+    for x in ([0.1, 0.2, 0.3], [1.0, -2.0, 0.5], [0.0, 0.0, 0.0]):
+        outs = [f(x, [0.5, -0.5]) for f in (loss, compiled)]
+        assert bits(outs[0].data) == bits(outs[1].data)
+
+
+def test_a_result_is_new_at_every_call_and_lists_come_back_as_lists():
+    compiled = micrograd_c.compile(lambda x: [x * 2, x + 1])
+    a, b = compiled(1.0), compiled(5.0)
+    assert [v.data for v in a] == [2.0, 2.0] and [v.data for v in b] == [10.0, 6.0]
+    single = micrograd_c.compile(lambda x, y: x * y)
+    assert single(2.0, 3.0).data == 6.0 and single(4.0, 0.5).data == 2.0
+    assert single(2, 3).data == 6 and type(single(2, 3).data) is int  # ints stay ints, as eagerly
+
+
+def test_value_arguments_are_used_as_themselves_and_get_grads():
+    compiled = micrograd_c.compile(lambda x, w: (x * w).tanh())
+    w = Value(0.5)
+    for x in (1.0, 2.0, -1.0):
+        w.grad = 0.0
+        out = compiled(x, w)
+        out.backward()
+        assert w.grad == pytest.approx((1 - math.tanh(x * 0.5) ** 2) * x, rel=1e-15)
+
+
+def test_new_parameter_values_are_picked_up():
+    w = Value(2.0)
+    compiled = micrograd_c.compile(lambda x: x * w)
+    assert compiled(3.0).data == 6.0
+    w.data = -1.0
+    assert compiled(3.0).data == -3.0
+
+
+def test_a_changed_model_is_recorded_again():
+    random.seed(1)
+    model = nn.MLP(2, [3, 1])
+    compiled = micrograd_c.compile(lambda x: model(x))
+    compiled([0.5, 0.5])
+    model.layers[1].neurons[0].w[0] = Value(100.0)  # a parameter replaced
+    assert compiled([0.5, 0.5]).data == model([0.5, 0.5]).data
+    seq = nn.Sequential(nn.Linear(2, 2))
+    f = micrograd_c.compile(lambda x: seq(x))
+    assert len(f([1.0, 2.0])) == 2
+    seq.append(nn.Linear(2, 3))  # a layer appended
+    assert len(f([1.0, 2.0])) == 3
+
+
+def test_structures_are_recorded_apart():
+    compiled = micrograd_c.compile(lambda xs: sum(x * x for x in xs))
+    assert compiled([1.0, 2.0]).data == 5.0
+    assert compiled([1.0, 2.0, 3.0]).data == 14.0
+    assert compiled(np.array([[1.0], [2.0]]).ravel()).data == 5.0
+    assert len(compiled.recordings()) == 2
+
+
+def test_reading_a_traced_value_is_a_trace_error_naming_the_line():
+    def branchy(x):
+        if x.data > 0:  # Python branching on a value
+            return x * 2
+        return x
+    with pytest.raises(TraceError, match=r"\.data at .*test_compile\.py:\d+"):
+        micrograd_c.compile(branchy)(1.0)
+
+    def peek(x):
+        y = x * 3
+        print(y.grad)
+        return y
+    with pytest.raises(TraceError, match=r"\.grad"):
+        micrograd_c.compile(peek)(1.0)
+    # and the engine is as it was: reads work again, nothing recorded, nothing left over
+    v = Value(4.0)
+    assert v.data == 4.0 and v.grad == 0
+
+
+def test_a_custom_op_inside_is_a_trace_error():
+    sin = OPS["py_sin(a)"]
+    with pytest.raises(TraceError):  # (it reads x.data first: the read is what stops it)
+        micrograd_c.compile(lambda x: sin(x, None, None) * 2)(0.5)
+
+    def custom(x):
+        out = Value(1.0, (x,), "one")
+        out._backward = lambda: None
+        return out * x
+    with pytest.raises(TraceError, match="custom op"):
+        micrograd_c.compile(custom)(0.5)
+    outer = sin(Value(0.5), None, None)  # one made outside is captured: its backward still runs
+    f = micrograd_c.compile(lambda x: outer * x)
+    f(2.0).backward()
+    assert outer.grad == 2.0
+
+
+def test_an_exception_in_fn_leaves_the_engine_usable():
+    def fails(x):
+        x * 2
+        raise KeyError("mine")
+    with pytest.raises(KeyError):
+        micrograd_c.compile(fails)(1.0)
+    assert (Value(1.0) + 1).data == 2.0
+
+
+def test_bad_arguments_are_clear_errors():
+    compiled = micrograd_c.compile(lambda x: x * 2)
+    with pytest.raises(TypeError):
+        compiled("3")
+    with pytest.raises(TypeError):
+        compiled(np.array(["a", "b"]))
+    with pytest.raises(TypeError):
+        compiled(np.zeros((2, 2, 2)))
+    with pytest.raises(TypeError):
+        micrograd_c.compile(3)
+    with pytest.raises(TraceError, match="must return a Value"):
+        micrograd_c.compile(lambda x: 3.0)(1.0)
+    f32 = micrograd_c.compile(lambda xs: xs[0] * xs[1])
+    assert f32(np.array([1.5, 2.0], dtype=np.float32)).data == 3.0
+    assert math.isnan(f32([math.nan, 1.0]).data)  # nan passes through, as eagerly
+    with pytest.raises(ZeroDivisionError):
+        micrograd_c.compile(lambda x: 1.0 / x)(0.0)
+    f = micrograd_c.compile(lambda x: 1.0 / x)
+    assert f(2.0).data == 0.5
+    with pytest.raises(ZeroDivisionError):  # raised when replayed, too
+        f(0.0)
+    assert f(4.0).data == 0.25
+
+
+def test_memory_is_flat_over_many_calls():
+    random.seed(0)
+    model = nn.MLP(2, [8, 1])
+    compiled = micrograd_c.compile(mlp_loss(model))
+    for k in range(2_000):  # warm-up (dead Values are released 1,024 ids at a time)
+        compiled([0.1 * (k % 7), -0.2], 1.0 if k % 2 else -1.0).backward()
+    base = live()
+    capacity = micrograd_c.memory_stats()["capacity_nodes"]
+    stats, peak = ffi.new("mg_stats *"), 0
+    for k in range(10_000):
+        compiled([0.1 * (k % 7), -0.2], 1.0 if k % 2 else -1.0).backward()
+        lib.mg_get_stats(stats)  # (not memory_stats: it releases the dead Values' nodes first)
+        peak = max(peak, stats.live_nodes)
+    assert live() == base
+    assert micrograd_c.memory_stats()["capacity_nodes"] == capacity
+    # each dropped result holds 81 nodes: their release is not left for 1,024 results (83k nodes)
+    assert peak - base < 5_000, peak - base
+
+
+def test_a_dropped_compiled_function_lets_go_of_what_it_captured():
+    w = Value(3.0)
+    compiled = micrograd_c.compile(lambda x: x * w)
+    compiled(1.0)
+    before = live()
+    del w, compiled  # the recording held w's node
+    assert live_collected(before - 1) == before - 1
