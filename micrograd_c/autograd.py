@@ -28,10 +28,16 @@ __all__ = ["grad", "gradcheck", "gradgradcheck", "GradcheckError"]
 
 
 def _values(x: Any, what: str) -> list[Value]:
-    """x as a list of Values: a Value, or a list or tuple of them."""
-    items = [x] if isinstance(x, Value) else list(x) if isinstance(x, (list, tuple)) else None
+    """x as a list of Values: a Value, or a list, tuple or other iterable of them (torch code
+    passes model.parameters(), a generator in torch)."""
+    if isinstance(x, Value):
+        return [x]
+    try:
+        items = None if isinstance(x, (str, bytes)) else list(x)
+    except TypeError:
+        items = None
     if items is None or not all(isinstance(v, Value) for v in items):
-        raise TypeError(f"{what} must be a micrograd_c Value or a list of them")
+        raise TypeError(f"{what} must be a micrograd_c Value or an iterable of them")
     return items
 
 

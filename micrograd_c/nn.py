@@ -192,6 +192,20 @@ class Module:
         its children, children in attribute order), as torch's modules()."""
         return _preorder(self, set())
 
+    # torch's training switch: no module here computes differently in training (no dropout,
+    # no batch norm), so it only records the mode, for code written for torch that sets it.
+    training = True
+
+    def train(self, mode: bool = True) -> Module:
+        """Set `training` to mode on this module and every module under it; returns self."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))  # (not a change the caches count)
+        return self
+
+    def eval(self) -> Module:
+        """train(False)."""
+        return self.train(False)
+
     def __setattr__(self, name: str, value: Any) -> None:
         """Set an attribute, and count the change (it may be a layer's neurons, or a neuron's
         weights: kept ids are made again)."""

@@ -187,6 +187,13 @@ def test_grad_outputs_multiple_outputs_and_inner_inputs():
         grad(outs, [x], grad_outputs=[1.0])
 
 
+def test_inputs_and_outputs_may_be_any_iterable_of_values():
+    x, y = Value(1.0), Value(2.0)
+    assert grad(x * y, (v for v in (x, y))) == [2.0, 1.0]  # torch's model.parameters() is a generator
+    assert grad(iter([x * y]), [x]) == [2.0]
+    assert grad(x * y, y) == [1.0]  # a single Value, as a single tensor in torch
+
+
 def test_unused_inputs_raise_or_are_none():
     x, y, z = Value(1.0), Value(2.0), Value(3.0)
     f = x * y

@@ -685,3 +685,14 @@ def test_batch_losses_match_torch_and_pair_a_column_with_a_flat_list():
     assert [len(row) for row in none] == [1] * 6  # the predictions' shape
     with pytest.raises(ValueError, match="same shape"):
         nn.MSELoss()(model(X), [[1.0, 2.0]] * 6)
+
+
+def test_train_and_eval_set_the_mode_everywhere_and_change_nothing_else():
+    random.seed(6)
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    x = [0.4, -0.2]
+    before = model(x)[0].data
+    assert model.training and model.eval() is model
+    assert not any(m.training for m in model.modules())
+    assert model(x)[0].data == before and list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert all(m.training for m in model.train().modules())
