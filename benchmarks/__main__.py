@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from .impls import LABELS, MODULE, NAMES
+from .impls import LABELS, MODULE, MOONS_ONLY, NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -243,7 +243,7 @@ def main():
     info = machine()
     results, failed = {}, False
     plan = [(w, impl) for w in WORKLOADS if chosen is None or w[0] in chosen
-            for impl in impls if (impl != "numpy" or w[1] == "moons")  # numpy: the moons step only
+            for impl in impls if (impl not in MOONS_ONLY or w[1] == "moons")  # (numpy, C: the moons step only)
             and not (impl == "torch" and w[1] == "access")]  # (a tensor's grad is no number)
     if args.quick:  # importing torch costs seconds per subprocess: --quick checks it on the moons step only
         plan = [(w, impl) for w, impl in plan if impl != "torch" or w[1] == "moons"]

@@ -15,7 +15,7 @@ from micrograd_c.reference.nn import MLP as ReferenceMLP
 
 from . import moons
 
-NAMES = ["micrograd_c", "reference", "micrograd", "micrograd-nogc", "torch", "numpy"]
+NAMES = ["micrograd_c", "reference", "micrograd", "micrograd-nogc", "torch", "numpy", "c"]
 LABELS = {
     "micrograd_c": "micrograd_c",
     "reference": "micrograd_c.reference",
@@ -23,8 +23,12 @@ LABELS = {
     "micrograd-nogc": "micrograd 0.1.0, gc.disable()",
     "torch": "torch, 0-d float64",
     "numpy": "numpy, batched",
+    "c": "hand-written C",
 }
-MODULE = {"micrograd": "micrograd", "micrograd-nogc": "micrograd", "torch": "torch", "numpy": "numpy"}
+MODULE = {"micrograd": "micrograd", "micrograd-nogc": "micrograd", "torch": "torch", "numpy": "numpy",
+          "c": "cffi"}
+# The moons step alone: these are written for it, not built from Values.
+MOONS_ONLY = ("numpy", "c")
 
 
 def _walk(root, kids):
@@ -144,5 +148,9 @@ def load(name):
         return impl
     if name == "numpy":
         return types.SimpleNamespace(MLP=moons.numpy_mlp, step=moons.numpy_train_step,
+                                     cleanup=lambda: None)
+    if name == "c":
+        from . import moons_c
+        return types.SimpleNamespace(MLP=moons.numpy_mlp, step=moons_c.c_train_step,
                                      cleanup=lambda: None)
     raise ValueError(f"unknown implementation {name!r}")
