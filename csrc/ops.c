@@ -143,6 +143,20 @@ static int32_t leaf_backward_graph(GradGraph *gg, int32_t id, int32_t g)
     return 0;
 }
 
+static int leaf_forward_lanes(const Step *s, const double *const *kid, double *out, int32_t n)
+{
+    (void)kid;
+    for (int32_t i = 0; i < n; i++)
+        out[i] = s->arg;
+    return 0;
+}
+
+static void leaf_backward_lanes(const Step *s, const double *const *kid, const double *out,
+                                const double *g, double *const *kid_grad, int32_t n)
+{
+    (void)s, (void)kid, (void)out, (void)g, (void)kid_grad, (void)n; /* no children */
+}
+
 /* ---- x + y ---- */
 
 static int add_forward(const Node *n, int32_t id)
@@ -168,6 +182,23 @@ static int32_t add_backward_graph(GradGraph *gg, int32_t id, int32_t g)
     if (!err && gg->need[y])
         err = grad_into(gg, y, hold(g));
     return err;
+}
+
+static int add_forward_lanes(const Step *s, const double *const *kid, double *out, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        out[i] = kid[0][i] + (s->constant ? s->arg : kid[1][i]);
+    return 0;
+}
+
+static void add_backward_lanes(const Step *s, const double *const *kid, const double *out,
+                               const double *g, double *const *kid_grad, int32_t n)
+{
+    (void)kid, (void)out;
+    for (int32_t j = 0; j < (s->constant ? 1 : 2); j++)
+        if (kid_grad[j])
+            for (int32_t i = 0; i < n; i++)
+                kid_grad[j][i] += g[i];
 }
 
 /* ---- x * y ---- */
@@ -197,6 +228,26 @@ static int32_t mul_backward_graph(GradGraph *gg, int32_t id, int32_t g)
     if (!err && gg->need[y])
         err = grad_times(gg, y, hold(x), g);
     return err;
+}
+
+static int mul_forward_lanes(const Step *s, const double *const *kid, double *out, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        out[i] = kid[0][i] * (s->constant ? s->arg : kid[1][i]);
+    return 0;
+}
+
+static void mul_backward_lanes(const Step *s, const double *const *kid, const double *out,
+                               const double *g, double *const *kid_grad, int32_t n)
+{
+    (void)out;
+    for (int32_t i = 0; i < n; i++) { /* x's part, then y's, as mul_backward */
+        double y = s->constant ? s->arg : kid[1][i];
+        if (kid_grad[0])
+            kid_grad[0][i] += y * g[i];
+        if (!s->constant && kid_grad[1])
+            kid_grad[1][i] += kid[0][i] * g[i];
+    }
 }
 
 /* ---- x ** k ----
@@ -341,6 +392,27 @@ static int32_t pow_backward_graph(GradGraph *gg, int32_t id, int32_t g)
     return grad_times(gg, x, then(grad_node(OP_MUL, slope, -1, k, k_int), slope), g);
 }
 
+static int pow_forward_lanes(const Step *s, const double *const *kid, double *out, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++) {
+        int err = float_pow(kid[0][i], s->arg, &out[i]);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+static void pow_backward_lanes(const Step *s, const double *const *kid, const double *out,
+                               const double *g, double *const *kid_grad, int32_t n)
+{
+    double k = s->arg;
+    (void)out;
+    if (k == 0.0 || !kid_grad[0]) /* x ** 0 passes no gradient */
+        return;
+    for (int32_t i = 0; i < n; i++)
+        kid_grad[0][i] += (k * pow_slope(kid[0][i], k)) * g[i];
+}
+
 /* ---- relu ---- */
 
 static int relu_forward(const Node *n, int32_t id)
@@ -364,6 +436,23 @@ static int32_t relu_backward_graph(GradGraph *gg, int32_t id, int32_t g)
         return 0;
     /* the 0 or 1 is a constant: relu's second derivative is 0 (where it has one) */
     return grad_into(gg, x, grad_node(OP_MUL, g, -1, (double)(store.data[id] > 0.0), 1));
+}
+
+static int relu_forward_lanes(const Step *s, const double *const *kid, double *out, int32_t n)
+{
+    (void)s;
+    for (int32_t i = 0; i < n; i++)
+        out[i] = kid[0][i] < 0.0 ? 0.0 : kid[0][i];
+    return 0;
+}
+
+static void relu_backward_lanes(const Step *s, const double *const *kid, const double *out,
+                                const double *g, double *const *kid_grad, int32_t n)
+{
+    (void)s, (void)kid;
+    if (kid_grad[0])
+        for (int32_t i = 0; i < n; i++)
+            kid_grad[0][i] += (double)(out[i] > 0.0) * g[i];
 }
 
 /* ---- tanh ---- */
@@ -390,6 +479,23 @@ static int32_t tanh_backward_graph(GradGraph *gg, int32_t id, int32_t g)
     return grad_times(gg, x, tt < 0 ? tt : then(one_minus(tt), tt), g);
 }
 
+static int tanh_forward_lanes(const Step *s, const double *const *kid, double *out, int32_t n)
+{
+    (void)s;
+    for (int32_t i = 0; i < n; i++)
+        out[i] = tanh(kid[0][i]);
+    return 0;
+}
+
+static void tanh_backward_lanes(const Step *s, const double *const *kid, const double *out,
+                                const double *g, double *const *kid_grad, int32_t n)
+{
+    (void)s, (void)kid;
+    if (kid_grad[0])
+        for (int32_t i = 0; i < n; i++)
+            kid_grad[0][i] += (1.0 - out[i] * out[i]) * g[i];
+}
+
 /* ---- exp ---- */
 
 static int exp_forward(const Node *n, int32_t id)
@@ -410,6 +516,26 @@ static int32_t exp_backward_graph(GradGraph *gg, int32_t id, int32_t g)
 {
     int32_t x = store.nodes[id].first;
     return gg->need[x] ? grad_times(gg, x, hold(id), g) : 0;
+}
+
+static int exp_forward_lanes(const Step *s, const double *const *kid, double *out, int32_t n)
+{
+    (void)s;
+    for (int32_t i = 0; i < n; i++) {
+        out[i] = exp(kid[0][i]);
+        if (isinf(out[i]) && isfinite(kid[0][i]))
+            return MG_ERANGE;
+    }
+    return 0;
+}
+
+static void exp_backward_lanes(const Step *s, const double *const *kid, const double *out,
+                               const double *g, double *const *kid_grad, int32_t n)
+{
+    (void)s, (void)kid;
+    if (kid_grad[0])
+        for (int32_t i = 0; i < n; i++)
+            kid_grad[0][i] += out[i] * g[i];
 }
 
 /* ---- log ---- */
@@ -433,18 +559,40 @@ static int32_t log_backward_graph(GradGraph *gg, int32_t id, int32_t g)
     return gg->need[x] ? grad_times(gg, x, grad_node(OP_POW, x, -1, -1.0, 1), g) : 0;
 }
 
+static int log_forward_lanes(const Step *s, const double *const *kid, double *out, int32_t n)
+{
+    (void)s;
+    for (int32_t i = 0; i < n; i++) {
+        if (kid[0][i] <= 0.0)
+            return MG_EDOMAIN;
+        out[i] = log(kid[0][i]);
+    }
+    return 0;
+}
+
+static void log_backward_lanes(const Step *s, const double *const *kid, const double *out,
+                               const double *g, double *const *kid_grad, int32_t n)
+{
+    (void)s, (void)out;
+    if (kid_grad[0])
+        for (int32_t i = 0; i < n; i++)
+            kid_grad[0][i] += g[i] / kid[0][i];
+}
+
 /* ---- sigmoid ---- */
 
 /* Written so that exp never overflows: exp of a non-positive number only. */
+static double sigmoid_of(double x)
+{
+    if (x >= 0.0)
+        return 1.0 / (1.0 + exp(-x));
+    double z = exp(x);
+    return z / (1.0 + z);
+}
+
 static int sigmoid_forward(const Node *n, int32_t id)
 {
-    double x = store.data[n->first];
-    if (x >= 0.0) {
-        set_data(id, 1.0 / (1.0 + exp(-x)), 0);
-    } else {
-        double z = exp(x);
-        set_data(id, z / (1.0 + z), 0);
-    }
+    set_data(id, sigmoid_of(store.data[n->first]), 0);
     return 0;
 }
 
@@ -462,6 +610,23 @@ static int32_t sigmoid_backward_graph(GradGraph *gg, int32_t id, int32_t g)
         return 0;
     int32_t rest = one_minus(id); /* (s * (1 - s)) * g, s the node itself */
     return grad_times(gg, x, rest < 0 ? rest : then(grad_node(OP_MUL, id, rest, 0.0, 0), rest), g);
+}
+
+static int sigmoid_forward_lanes(const Step *s, const double *const *kid, double *out, int32_t n)
+{
+    (void)s;
+    for (int32_t i = 0; i < n; i++)
+        out[i] = sigmoid_of(kid[0][i]);
+    return 0;
+}
+
+static void sigmoid_backward_lanes(const Step *s, const double *const *kid, const double *out,
+                                   const double *g, double *const *kid_grad, int32_t n)
+{
+    (void)s, (void)kid;
+    if (kid_grad[0])
+        for (int32_t i = 0; i < n; i++)
+            kid_grad[0][i] += (out[i] * (1.0 - out[i])) * g[i];
 }
 
 /* ---- a fused neuron: act(b + w0*x0 + w1*x1 + ...), one node per neuron of a layer ----
@@ -518,6 +683,35 @@ static int32_t neuron_backward_graph(GradGraph *gg, int32_t id, int32_t g)
         err = grad_into(gg, k[2 * m], hold(gate));
     node_drop(gate);
     return err;
+}
+
+static int neuron_forward_lanes(const Step *s, const double *const *kid, double *out, int32_t n)
+{
+    int32_t m = (s->nkids - 1) / 2;
+    for (int32_t i = 0; i < n; i++) {
+        double act = kid[2 * m][i]; /* b + w0*x0 + w1*x1 + ..., in neuron_forward's order */
+        for (int32_t j = 0; j < m; j++)
+            act = act + kid[m + j][i] * kid[j][i];
+        out[i] = s->op == OP_NEURON_RELU && act < 0.0 ? 0.0 : act;
+    }
+    return 0;
+}
+
+static void neuron_backward_lanes(const Step *s, const double *const *kid, const double *out,
+                                  const double *g, double *const *kid_grad, int32_t n)
+{
+    int32_t m = (s->nkids - 1) / 2;
+    for (int32_t i = 0; i < n; i++) {
+        double gate = s->op == OP_NEURON_RELU ? (double)(out[i] > 0.0) * g[i] : g[i];
+        for (int32_t j = 0; j < m; j++) { /* each weight, then its input, as neuron_backward */
+            if (kid_grad[m + j])
+                kid_grad[m + j][i] += kid[j][i] * gate;
+            if (kid_grad[j])
+                kid_grad[j][i] += kid[m + j][i] * gate;
+        }
+        if (kid_grad[2 * m])
+            kid_grad[2 * m][i] += gate;
+    }
 }
 
 /* ---- a custom node: micrograd's Value(data, _children, _op) ----
@@ -649,21 +843,25 @@ int32_t mg_expand(int32_t id)
 /* ---- the table ---- */
 
 const Op OPS[OP_COUNT] = {
-    [OP_LEAF] = {"leaf", "", 0, leaf_forward, leaf_backward, leaf_backward_graph},
-    [OP_ADD] = {"add", "+", 2, add_forward, add_backward, add_backward_graph},
-    [OP_MUL] = {"mul", "*", 2, mul_forward, mul_backward, mul_backward_graph},
+    [OP_LEAF] = {"leaf", "", 0, leaf_forward, leaf_backward, leaf_backward_graph, leaf_forward_lanes, leaf_backward_lanes},
+    [OP_ADD] = {"add", "+", 2, add_forward, add_backward, add_backward_graph, add_forward_lanes, add_backward_lanes},
+    [OP_MUL] = {"mul", "*", 2, mul_forward, mul_backward, mul_backward_graph, mul_forward_lanes, mul_backward_lanes},
     [OP_POW] = {"pow", "**", 1, pow_forward, pow_backward, pow_backward_graph,
-                .extra = sizeof(Power)},
-    [OP_RELU] = {"relu", "ReLU", 1, relu_forward, relu_backward, relu_backward_graph},
-    [OP_TANH] = {"tanh", "tanh", 1, tanh_forward, tanh_backward, tanh_backward_graph},
-    [OP_EXP] = {"exp", "exp", 1, exp_forward, exp_backward, exp_backward_graph},
-    [OP_LOG] = {"log", "log", 1, log_forward, log_backward, log_backward_graph},
+                pow_forward_lanes, pow_backward_lanes, .extra = sizeof(Power)},
+    [OP_RELU] = {"relu", "ReLU", 1, relu_forward, relu_backward, relu_backward_graph, relu_forward_lanes,
+                 relu_backward_lanes},
+    [OP_TANH] = {"tanh", "tanh", 1, tanh_forward, tanh_backward, tanh_backward_graph, tanh_forward_lanes,
+                 tanh_backward_lanes},
+    [OP_EXP] = {"exp", "exp", 1, exp_forward, exp_backward, exp_backward_graph, exp_forward_lanes, exp_backward_lanes},
+    [OP_LOG] = {"log", "log", 1, log_forward, log_backward, log_backward_graph, log_forward_lanes, log_backward_lanes},
     [OP_SIGMOID] = {"sigmoid", "sigmoid", 1, sigmoid_forward, sigmoid_backward,
-                    sigmoid_backward_graph},
+                    sigmoid_backward_graph, sigmoid_forward_lanes, sigmoid_backward_lanes},
     [OP_NEURON] = {"neuron", "neuron", -1, neuron_forward, neuron_backward,
-                   neuron_backward_graph, .kids_in_list = 1},
+                   neuron_backward_graph, neuron_forward_lanes, neuron_backward_lanes,
+                   .kids_in_list = 1},
     [OP_NEURON_RELU] = {"neuron_relu", "neuron-ReLU", -1, neuron_forward, neuron_backward,
-                        neuron_backward_graph, .kids_in_list = 1},
+                        neuron_backward_graph, neuron_forward_lanes, neuron_backward_lanes,
+                        .kids_in_list = 1},
     [OP_CUSTOM] = {"custom", NULL, -1, NULL, custom_backward, custom_backward_graph,
                    .kids_in_list = 1},
     /* as micrograd writes them: a - b = a + (-b) and arg - a = (-a) + arg, -x being x * -1;

@@ -50,6 +50,23 @@ typedef struct {
  * child that leads to an input. Returns 0 or an MG_E* code (MG_ENOMEM). */
 typedef int32_t (*backward_graph_fn)(GradGraph *gg, int32_t id, int32_t g);
 
+/* A step of a recording (replay.c): a node's op and constant; a binary op's number operand
+ * (x * 2) is the constant, not a child. */
+typedef struct {
+    uint8_t op, arg_int, constant;
+    int32_t nkids;
+    double arg;
+} Step;
+
+/* An op on lanes (a recording's batch: lane s is sample s). forward_lanes computes out[0..n)
+ * from the children's lanes kid[j][0..n) (and the step's constant), each lane as the op's
+ * forward computes a node, or returns the MG_E* code of the first lane that would raise;
+ * backward_lanes adds, lane by lane, g times the local derivative into each child's lanes
+ * kid_grad[j] (NULL: not wanted), as the op's backward adds into a child's grad. */
+typedef int (*forward_lanes_fn)(const Step *s, const double *const *kid, double *out, int32_t n);
+typedef void (*backward_lanes_fn)(const Step *s, const double *const *kid, const double *out,
+                                  const double *g, double *const *kid_grad, int32_t n);
+
 typedef struct {
     const char *name;      /* mg_op_desc's */
     const char *label;
@@ -57,6 +74,8 @@ typedef struct {
     forward_fn forward;    /* NULL for a composition */
     backward_fn backward;
     backward_graph_fn backward_graph;
+    forward_lanes_fn forward_lanes;    /* NULL: the op cannot be replayed on lanes (custom) */
+    backward_lanes_fn backward_lanes;
     size_t extra;          /* bytes each node keeps beside it, at u.extra: they start with
                             * the node's constant (a power's exponent), then what forward
                             * leaves for backward */
@@ -83,16 +102,10 @@ int32_t backward_graph_visit(GradGraph *gg, const int32_t *order, int32_t count)
 int32_t custom_nodes(const int32_t *found, int32_t count, int32_t *out, int32_t cap);
 
 /* A node as a step of a recording (replay.c): its op and constant, and its
- * children's ids (up to node_nkids of them) in kids; a binary op's number
- * operand (x * 2: a leaf off the tape) is the step's constant, not a child.
- * Returns how many children the step has, or MG_EINVAL for a custom node (its
- * backward is Python's). node_from_step makes the step's node again, from the
- * children given (lock held): its id, held once, or an MG_E* code. */
-typedef struct {
-    uint8_t op, arg_int, constant;
-    int32_t nkids;
-    double arg;
-} Step;
+ * children's ids (up to node_nkids of them) in kids. Returns how many children
+ * the step has, or MG_EINVAL for a custom node (its backward is Python's).
+ * node_from_step makes the step's node again, from the children given (lock
+ * held): its id, held once, or an MG_E* code. */
 int32_t node_as_step(int32_t id, Step *step, int32_t *kids);
 int32_t node_from_step(const Step *step, const int32_t *kids);
 

@@ -238,3 +238,135 @@ void mg_recording_free(mg_recording *rec)
     recording_free(rec);
     store_unlock();
 }
+
+/* ---- a recording run on lanes: a batch of samples in one call ----
+ * Every reference has a row of n lanes (lane s: sample s): the inputs' from the caller's
+ * matrix, each captured node's its data (the same in every lane), each step's computed by
+ * its op's forward_lanes. The rows are kept for mg_batch_backward, which runs each op's
+ * backward_lanes from the last step to the first and adds each captured node's lanes, in
+ * lane order, into its grad. */
+struct mg_batch {
+    const mg_recording *rec; /* (the caller keeps it while the batch lives) */
+    int32_t n;
+    double *lanes;           /* rows: the inputs, the captured nodes, the steps */
+};
+
+/* The row of reference ref in a block of rows. */
+static double *row(const mg_recording *rec, double *rows, int32_t n, int32_t ref)
+{
+    int32_t index = ref >= 0 ? rec->nin + rec->ncaptured + ref : -2 - ref;
+    return rows + (size_t)index * (size_t)n;
+}
+
+static int32_t widest_step(const mg_recording *rec)
+{
+    int32_t widest = 1;
+    for (int32_t i = 0; i < rec->nsteps; i++)
+        if (rec->steps[i].nkids > widest)
+            widest = rec->steps[i].nkids;
+    return widest;
+}
+
+int32_t mg_batch_forward(const mg_recording *rec, int32_t n, const double *x, double *out,
+                         mg_batch **keep)
+{
+    if (!rec || n < 1)
+        return MG_EINVAL;
+    size_t rows = (size_t)rec->nin + (size_t)rec->ncaptured + (size_t)rec->nsteps;
+    double *lanes = malloc((rows + 1) * (size_t)n * sizeof(double));
+    const double **kids = malloc((size_t)widest_step(rec) * sizeof(double *));
+    mg_batch *batch = keep ? malloc(sizeof *batch) : NULL;
+    int32_t err = lanes && kids && (batch || !keep) ? 0 : MG_ENOMEM;
+    store_lock();
+    for (int32_t k = 0; k < rec->nin && !err; k++) /* (x is a sample a row: turned into rows) */
+        for (int32_t s = 0; s < n; s++)
+            lanes[(size_t)k * n + s] = x[(size_t)s * rec->nin + k];
+    for (int32_t c = 0; c < rec->ncaptured && !err; c++)
+        for (int32_t s = 0; s < n; s++)
+            lanes[((size_t)rec->nin + c) * n + s] = store.data[rec->captured[c]];
+    store_unlock();
+    for (int32_t i = 0; i < rec->nsteps && !err; i++) {
+        const Step *step = &rec->steps[i];
+        for (int32_t j = 0; j < step->nkids; j++)
+            kids[j] = row(rec, lanes, n, rec->refs[rec->kids_at[i] + j]);
+        err = OPS[step->op].forward_lanes(step, kids, row(rec, lanes, n, i), n);
+    }
+    for (int32_t j = 0; j < rec->nout && !err; j++) {
+        const double *r = row(rec, lanes, n, rec->outs[j]);
+        for (int32_t s = 0; s < n; s++)
+            out[(size_t)s * rec->nout + j] = r[s];
+    }
+    free(kids);
+    if (err || !keep) {
+        free(lanes);
+        free(batch);
+        return err;
+    }
+    batch->rec = rec;
+    batch->n = n;
+    batch->lanes = lanes;
+    *keep = batch;
+    return 0;
+}
+
+int32_t mg_batch_backward(const mg_batch *batch, const double *seeds)
+{
+    const mg_recording *rec = batch->rec;
+    int32_t n = batch->n;
+    size_t rows = (size_t)rec->nin + (size_t)rec->ncaptured + (size_t)rec->nsteps;
+    double *grads = calloc(rows + 1, (size_t)n * sizeof(double));
+    const double **kids = malloc((size_t)widest_step(rec) * sizeof(double *));
+    double **kid_grads = malloc((size_t)widest_step(rec) * sizeof(double *));
+    int32_t err = grads && kids && kid_grads ? 0 : MG_ENOMEM;
+    for (int32_t j = 0; j < rec->nout && !err; j++) {
+        double *g = row(rec, grads, n, rec->outs[j]);
+        for (int32_t s = 0; s < n; s++)
+            g[s] += seeds[(size_t)s * rec->nout + j];
+    }
+    for (int32_t i = rec->nsteps - 1; i >= 0 && !err; i--) { /* parents before children */
+        const Step *step = &rec->steps[i];
+        for (int32_t j = 0; j < step->nkids; j++) {
+            int32_t ref = rec->refs[rec->kids_at[i] + j];
+            kids[j] = row(rec, batch->lanes, n, ref);
+            kid_grads[j] = row(rec, grads, n, ref);
+        }
+        OPS[step->op].backward_lanes(step, kids, row(rec, batch->lanes, n, i),
+                                     row(rec, grads, n, i), kid_grads, n);
+    }
+    if (!err) {
+        store_lock();
+        for (int32_t c = 0; c < rec->ncaptured; c++) { /* each sample's part, in turn */
+            const double *g = grads + ((size_t)rec->nin + c) * n;
+            double sum = 0.0;
+            for (int32_t s = 0; s < n; s++)
+                sum += g[s];
+            int32_t id = rec->captured[c];
+            store.grad[id] += sum;
+            store.gint[id] = 0;
+        }
+        store_unlock();
+    }
+    free(grads);
+    free(kids);
+    free(kid_grads);
+    return err;
+}
+
+int32_t mg_batch_captured(const mg_batch *batch, int32_t *out)
+{
+    const mg_recording *rec = batch->rec;
+    store_lock();
+    for (int32_t c = 0; c < rec->ncaptured; c++) {
+        out[c] = rec->captured[c];
+        store.refs[out[c]]++; /* for the caller's Value */
+    }
+    store_unlock();
+    return rec->ncaptured;
+}
+
+void mg_batch_free(mg_batch *batch)
+{
+    if (batch)
+        free(batch->lanes);
+    free(batch);
+}

@@ -18,6 +18,10 @@ constants made outside). A Value argument is used as itself, as in eager mode. T
 what fn returns (a Value, or a list of Values), new at every call; its data, and the grads its
 backward() gives, are eager mode's to the bit.
 
+`compiled.batch(X, y, reduce=None | "mean" | "sum")` runs the recording for every sample (the
+arrays' leading axis) in one C call: the outputs as an array, or their mean or sum as one Value
+whose backward adds every sample's gradient into the captured Values.
+
 A recording cannot follow Python's control flow: reading a traced Value's data or grad while
 fn runs (to branch on it, print it, or use it as a number) raises TraceError, naming the line;
 so does a custom op (a Python `_backward`) made inside fn. A change to a micrograd_c model's
@@ -28,6 +32,7 @@ from __future__ import annotations
 import functools
 import sys
 import threading
+import weakref
 
 from . import engine
 from ._core import ffi, lib
@@ -149,6 +154,46 @@ class _Tracing:
                 Value.data, Value.grad = _Tracing._saved
 
 
+def _samples_of(a: Any):
+    """An argument of batch() as a float64 array of samples (N,) or (N, k)."""
+    import numpy as np
+
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"batch takes arrays of numbers, not of {arr.dtype}")
+    if arr.ndim not in (1, 2):
+        raise TypeError(f"batch takes arrays of shape (N,) or (N, k), not {arr.shape}")
+    return arr.astype(np.float64)
+
+
+def _reduced(recording, batch, outputs, reduce):
+    """The sum or mean of the samples' outputs as a Value made from the captured Values, whose
+    backward is the batch's (a custom op: the C pass stops there and runs it)."""
+    import numpy as np
+
+    info = ffi.new("mg_recording_info *")
+    lib.mg_recording_describe(recording.rec, info)
+    ids = ffi.new("int32_t[]", max(1, info.captured))
+    count = lib.mg_batch_captured(batch, ids)
+    kids = engine._values_of(list(ids[0:count]))
+    total = 0  # (as sum() adds them: from the int 0, sample by sample)
+    for y in outputs.tolist():
+        total = total + y
+    n = len(outputs)
+    scale = 1.0 / n if reduce == "mean" else 1.0
+    out = Value(total * scale if reduce == "mean" else float(total), tuple(kids), f"batch-{reduce}")
+
+    # (a weak reference to out: no cycle, so the batch's C memory goes when out does)
+    def _backward(rec=recording, this=weakref.ref(out)):  # (rec: the batch uses it)
+        g = this().grad
+        seeds = np.full(n, scale * g if reduce == "mean" else float(g))
+        err = lib.mg_batch_backward(batch, ffi.from_buffer("double[]", seeds))
+        if err:
+            _raise(err)
+    out._backward = _backward
+    return out
+
+
 # ---- recordings ----
 
 def _version():
@@ -234,6 +279,48 @@ class Compiled:
                 lib.mg_release(ids, n)
         values = [_made(i) for i in out]
         return values[0] if recording.shape is None else values
+
+    def batch(self, *arrays: Any, reduce: str | None = None) -> Any:
+        """fn on every sample of a batch, in one C call: each array's leading axis is the sample.
+
+        arrays: one per argument of fn, of shape (N,) (a number a sample) or (N, k) (a list of
+        k numbers a sample), N the same for all. The recording for one sample's structure is
+        used (made now from the first sample, if there is none). reduce=None: a float64 array
+        of fn's outputs, (N,) or (N, k). reduce="sum" or "mean": one Value, the sum (or mean,
+        as sum * (1.0 / N)) of fn's output over the samples, that combines with other Values;
+        its backward adds into the captured Values' grads each sample's gradient (scaled for
+        "mean"), summed in sample order: a Python loop of eager calls gives the same to
+        rounding. Each sample's numbers are eager mode's to the bit.
+        """
+        import numpy as np
+
+        if reduce not in (None, "mean", "sum"):
+            raise ValueError(f"reduce must be None, 'mean' or 'sum', not {reduce!r}")
+        columns = [_samples_of(a) for a in arrays]
+        n = len(columns[0]) if columns else 0
+        if n == 0 or any(len(c) != n for c in columns):
+            raise ValueError(f"batch needs arrays with the same number (>= 1) of samples, got "
+                             f"{[len(c) for c in columns]}")
+        first = [c[0].tolist() for c in columns]
+        items = []
+        structure = tuple(_flatten(a, items) for a in first)
+        recording = self._recordings.get(structure)
+        if recording is None or recording.version != _version():
+            self._record(structure, items)
+            recording = self._recordings[structure]
+        if reduce and recording.shape is not None:
+            raise ValueError("reduce needs a function that returns one Value")
+        x = np.ascontiguousarray(np.hstack([c.reshape(n, -1) for c in columns]), dtype=np.float64)
+        nout = 1 if recording.shape is None else recording.shape
+        out = np.empty((n, nout))
+        keep = ffi.new("mg_batch **") if reduce else ffi.NULL
+        err = lib.mg_batch_forward(recording.rec, n, ffi.from_buffer("double[]", x),
+                                   ffi.from_buffer("double[]", out, require_writable=True), keep)
+        if err:
+            _raise(err)
+        if reduce is None:
+            return out[:, 0] if recording.shape is None else out
+        return _reduced(recording, ffi.gc(keep[0], lib.mg_batch_free), out[:, 0], reduce)
 
     def recordings(self) -> list[dict[str, int]]:
         """What each recording holds: its steps (nodes made again at each call), captured nodes

@@ -290,3 +290,76 @@ def test_a_dropped_compiled_function_lets_go_of_what_it_captured():
     before = live()
     del w, compiled  # the recording held w's node
     assert live_collected(before - 1) == before - 1
+
+
+# ---- batches: every sample in one call ----
+
+def batch_model():
+    random.seed(11)
+    model = nn.MLP(2, [6, 6, 1])
+    return model, (lambda x, y: (1 + -y * model(x)).relu() + (model(x) * y).tanh() ** 2)
+
+
+def test_batch_outputs_are_each_samples_eager_result_to_the_bit():
+    model, loss = batch_model()
+    compiled = micrograd_c.compile(loss)
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(40, 2)), np.where(rng.normal(size=40) > 0, 1.0, -1.0)
+    out = compiled.batch(X, Y)
+    assert out.shape == (40,) and out.dtype == np.float64
+    assert [bits(v) for v in out.tolist()] == [bits(loss(x.tolist(), y).data) for x, y in zip(X, Y.tolist())]
+    pairs = micrograd_c.compile(lambda x: [x[0] * x[1], (x[0] + x[1]).exp()]).batch(X)
+    assert pairs.shape == (40, 2)
+    assert pairs[:, 1].tolist() == [(Value(a) + Value(b)).exp().data for a, b in X.tolist()]
+
+
+@pytest.mark.parametrize("reduce", ["mean", "sum"])
+def test_batch_reduced_gives_the_eager_loops_value_and_gradients(reduce):
+    model, loss = batch_model()
+    compiled = micrograd_c.compile(loss)
+    rng = np.random.default_rng(2)
+    X, Y = rng.normal(size=(25, 2)), np.where(rng.normal(size=25) > 0, 1.0, -1.0)
+    total = compiled.batch(X, Y, reduce=reduce)
+    reg = 1e-4 * sum(p * p for p in model.parameters())
+    model.zero_grad()
+    (total + reg).backward()  # it combines with other Values
+    got = [p.grad for p in model.parameters()]
+    eager = sum(loss(x.tolist(), y) for x, y in zip(X, Y.tolist()))
+    eager = eager * (1.0 / 25) if reduce == "mean" else eager
+    model.zero_grad()
+    (eager + 1e-4 * sum(p * p for p in model.parameters())).backward()
+    assert total.data == eager.data
+    assert got == pytest.approx([p.grad for p in model.parameters()], rel=1e-12, abs=1e-15)
+
+
+def test_batch_picks_up_new_parameters_and_checks_its_arguments():
+    w = Value(2.0)
+    compiled = micrograd_c.compile(lambda x: x * w)
+    assert compiled.batch(np.array([1.0, 2.0])).tolist() == [2.0, 4.0]
+    w.data = 3.0
+    assert compiled.batch([1.0, 2.0]).tolist() == [3.0, 6.0]
+    with pytest.raises(ValueError, match="same number"):
+        micrograd_c.compile(lambda x, y: x * y).batch([1.0, 2.0], [1.0])
+    with pytest.raises(TypeError):
+        compiled.batch(np.array(["a"]))
+    with pytest.raises(TypeError):
+        compiled.batch(np.zeros((2, 2, 2)))
+    with pytest.raises(ValueError, match="reduce"):
+        compiled.batch([1.0], reduce="max")
+    with pytest.raises(ValueError, match="one Value"):
+        micrograd_c.compile(lambda x: [x, x]).batch([1.0], reduce="sum")
+    with pytest.raises(ValueError):  # a lane that raises: the op's error, as eagerly
+        micrograd_c.compile(lambda x: x.log()).batch([1.0, -1.0])
+    assert micrograd_c.compile(lambda x: x.log()).batch([1.0, math.e]).tolist() == [0.0, 1.0]
+
+
+def test_batch_memory_is_flat():
+    model, loss = batch_model()
+    compiled = micrograd_c.compile(loss)
+    X, Y = np.ones((10, 2)), np.ones(10)
+    for _ in range(50):
+        compiled.batch(X, Y, reduce="mean").backward()
+    base = live_collected()
+    for _ in range(300):
+        compiled.batch(X, Y, reduce="mean").backward()
+    assert live_collected(base) == base
