@@ -171,17 +171,19 @@ def _reduced(recording, batch, outputs, reduce):
     backward is the batch's (a custom op: the C pass stops there and runs it)."""
     import numpy as np
 
-    info = ffi.new("mg_recording_info *")
-    lib.mg_recording_describe(recording.rec, info)
-    ids = ffi.new("int32_t[]", max(1, info.captured))
-    count = lib.mg_batch_captured(batch, ids)
-    kids = engine._values_of(list(ids[0:count]))
+    if recording.captured is None:  # (kept: making a Value per captured node is the slow part)
+        info = ffi.new("mg_recording_info *")
+        lib.mg_recording_describe(recording.rec, info)
+        ids = ffi.new("int32_t[]", max(1, info.captured))
+        count = lib.mg_batch_captured(batch, ids)
+        recording.captured = tuple(engine._values_of(list(ids[0:count])))
+    kids = recording.captured
     total = 0  # (as sum() adds them: from the int 0, sample by sample)
     for y in outputs.tolist():
         total = total + y
     n = len(outputs)
     scale = 1.0 / n if reduce == "mean" else 1.0
-    out = Value(total * scale if reduce == "mean" else float(total), tuple(kids), f"batch-{reduce}")
+    out = Value(total * scale if reduce == "mean" else float(total), kids, f"batch-{reduce}")
 
     # (a weak reference to out: no cycle, so the batch's C memory goes when out does)
     def _backward(rec=recording, this=weakref.ref(out)):  # (rec: the batch uses it)
@@ -202,10 +204,11 @@ def _version():
 
 
 class _Recording:
-    __slots__ = ("rec", "steps", "shape", "version")
+    __slots__ = ("rec", "steps", "shape", "version", "captured")
 
     def __init__(self, rec, steps, shape, version):
         self.rec, self.steps, self.shape, self.version = rec, steps, shape, version
+        self.captured = None  # the captured nodes' Values, made by the first reduced batch
 
 
 class Compiled:
