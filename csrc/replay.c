@@ -12,9 +12,19 @@
  * A replay makes each step's node with the op table's own make (ops.c), so its
  * data is what the same ops give in eager mode, to the bit.
  */
+#if !defined(_WIN32) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE /* glibc under -std=c11: sysconf */
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include "ops.h"
+#ifdef _WIN32
+#include <windows.h>
+#include <process.h>
+#else
+#include <pthread.h>
+#include <unistd.h>
+#endif
 
 struct mg_recording {
     int32_t nsteps, nin, ncaptured, nout;
@@ -243,19 +253,35 @@ void mg_recording_free(mg_recording *rec)
  * Every reference has a row of n lanes (lane s: sample s): the inputs' from the caller's
  * matrix, each captured node's its data (the same in every lane), each step's computed by
  * its op's forward_lanes. The rows are kept for mg_batch_backward, which runs each op's
- * backward_lanes from the last step to the first and adds each captured node's lanes, in
- * lane order, into its grad. */
+ * backward_lanes from the last step to the first and adds each captured node's lanes into
+ * its grad. A big batch is split over the machine's cores, a range of lanes a thread (each
+ * runs every step on its lanes: they need nothing from the others). A captured node's
+ * lanes are summed a chunk of LANE_CHUNK at a time, then the chunks' sums in order: the
+ * same sums however many threads ran. */
+enum {
+    LANE_CHUNK = 1024,     /* lanes summed together; a thread's range is whole chunks */
+    LANES_PER_THREAD = 4096 /* fewer than this a thread: not worth starting one */
+};
+
 struct mg_batch {
     const mg_recording *rec; /* (the caller keeps it while the batch lives) */
     int32_t n;
-    double *lanes;           /* rows: the inputs, the captured nodes, the steps */
+    double *lanes;           /* rows of n lanes: the inputs', then the steps' */
+    double *captured;        /* rows of LANE_CHUNK lanes: each captured node's data, repeated */
 };
 
-/* The row of reference ref in a block of rows. */
-static double *row(const mg_recording *rec, double *rows, int32_t n, int32_t ref)
+/* Where reference ref's lanes from lane lo are: an input's or a step's row (rows of n lanes
+ * in `rows`), or a captured node's row of one chunk (in `captured`: the same for every
+ * chunk, lo being a chunk's first lane). */
+static double *lanes_of(const mg_recording *rec, double *rows, double *captured, int32_t n,
+                        int32_t ref, int32_t lo)
 {
-    int32_t index = ref >= 0 ? rec->nin + rec->ncaptured + ref : -2 - ref;
-    return rows + (size_t)index * (size_t)n;
+    if (ref >= 0)
+        return rows + ((size_t)rec->nin + ref) * (size_t)n + lo;
+    int32_t k = -2 - ref;
+    if (k < rec->nin)
+        return rows + (size_t)k * (size_t)n + lo;
+    return captured + (size_t)(k - rec->nin) * LANE_CHUNK;
 }
 
 static int32_t widest_step(const mg_recording *rec)
@@ -267,44 +293,214 @@ static int32_t widest_step(const mg_recording *rec)
     return widest;
 }
 
+/* One thread's part of a batch: lanes [lo, hi), a chunk at a time through every step (so a
+ * chunk's rows stay in the cache). */
+typedef struct {
+    const mg_batch *batch;
+    double *grads;           /* backward: rows of n lanes, as batch->lanes */
+    const double *seeds;
+    double *chunk_sums;      /* backward: ncaptured sums for each chunk of lanes */
+    int32_t lo, hi;
+    int32_t err;             /* the error that stopped the part (forward: its first lanes') */
+} Part;
+
+static void forward_part(Part *w)
+{
+    const mg_batch *b = w->batch;
+    const mg_recording *rec = b->rec;
+    const double **kids = malloc((size_t)widest_step(rec) * sizeof(double *));
+    w->err = kids ? 0 : MG_ENOMEM;
+    for (int32_t lo = w->lo; lo < w->hi && !w->err; lo += LANE_CHUNK) {
+        int32_t len = w->hi - lo < LANE_CHUNK ? w->hi - lo : LANE_CHUNK;
+        for (int32_t i = 0; i < rec->nsteps && !w->err; i++) {
+            const Step *step = &rec->steps[i];
+            for (int32_t j = 0; j < step->nkids; j++)
+                kids[j] = lanes_of(rec, b->lanes, b->captured, b->n, rec->refs[rec->kids_at[i] + j], lo);
+            w->err = OPS[step->op].forward_lanes(step, kids,
+                                                 lanes_of(rec, b->lanes, b->captured, b->n, i, lo), len);
+        }
+    }
+    free(kids);
+}
+
+static void backward_part(Part *w)
+{
+    const mg_batch *b = w->batch;
+    const mg_recording *rec = b->rec;
+    int32_t n = b->n, widest = widest_step(rec);
+    const double **kids = malloc((size_t)widest * sizeof(double *));
+    double **kid_grads = malloc((size_t)widest * sizeof(double *));
+    double *captured = malloc(((size_t)rec->ncaptured + 1) * LANE_CHUNK * sizeof(double));
+    w->err = kids && kid_grads && captured ? 0 : MG_ENOMEM;
+    for (int32_t lo = w->lo; lo < w->hi && !w->err; lo += LANE_CHUNK) {
+        int32_t len = w->hi - lo < LANE_CHUNK ? w->hi - lo : LANE_CHUNK;
+        for (size_t k = 0; k < (size_t)rec->ncaptured * LANE_CHUNK; k++)
+            captured[k] = 0.0; /* this chunk's part of each captured node's grad */
+        for (int32_t j = 0; j < rec->nout; j++) {
+            double *g = lanes_of(rec, w->grads, captured, n, rec->outs[j], lo);
+            for (int32_t s = 0; s < len; s++)
+                g[s] += w->seeds[(size_t)(lo + s) * rec->nout + j];
+        }
+        for (int32_t i = rec->nsteps - 1; i >= 0; i--) { /* parents before children */
+            const Step *step = &rec->steps[i];
+            for (int32_t j = 0; j < step->nkids; j++) {
+                int32_t ref = rec->refs[rec->kids_at[i] + j];
+                kids[j] = lanes_of(rec, b->lanes, b->captured, n, ref, lo);
+                kid_grads[j] = lanes_of(rec, w->grads, captured, n, ref, lo);
+            }
+            OPS[step->op].backward_lanes(step, kids, lanes_of(rec, b->lanes, b->captured, n, i, lo),
+                                         lanes_of(rec, w->grads, captured, n, i, lo), kid_grads, len);
+        }
+        for (int32_t c = 0; c < rec->ncaptured; c++) { /* the chunk's sum, in lane order */
+            const double *g = captured + (size_t)c * LANE_CHUNK;
+            double sum = 0.0;
+            for (int32_t s = 0; s < len; s++)
+                sum += g[s];
+            w->chunk_sums[(size_t)(lo / LANE_CHUNK) * rec->ncaptured + c] = sum;
+        }
+    }
+    free(kids);
+    free(kid_grads);
+    free(captured);
+}
+
+/* ---- running parts on threads (portable: Windows threads or POSIX threads) ---- */
+
+typedef void (*part_fn)(Part *);
+typedef struct {
+    part_fn fn;
+    Part *part;
+} Job;
+
+#ifdef _WIN32
+static unsigned __stdcall run_job(void *arg)
+{
+    Job *job = arg;
+    job->fn(job->part);
+    return 0;
+}
+#else
+static void *run_job(void *arg)
+{
+    Job *job = arg;
+    job->fn(job->part);
+    return NULL;
+}
+#endif
+
+static int32_t cores(void)
+{
+#ifdef _WIN32
+    SYSTEM_INFO info;
+    GetSystemInfo(&info);
+    return (int32_t)info.dwNumberOfProcessors;
+#else
+    long count = sysconf(_SC_NPROCESSORS_ONLN);
+    return count > 0 ? (int32_t)count : 1;
+#endif
+}
+
+enum { MAX_PARTS = 64 };
+
+/* How many parts n lanes are split into: at most a core each, and LANES_PER_THREAD or more. */
+static int32_t parts_for(int32_t n)
+{
+    int32_t most = n / LANES_PER_THREAD, have = cores();
+    int32_t count = most < 1 ? 1 : most < have ? most : have;
+    return count < MAX_PARTS ? count : MAX_PARTS;
+}
+
+/* Split lanes [0, n) into count parts of whole chunks, like *proto, and run fn on each: the
+ * first on this thread, the rest on threads of their own (on this one, where one cannot be
+ * started). */
+static void run_parts(part_fn fn, const Part *proto, Part *parts, int32_t count, int32_t n)
+{
+    int32_t chunks = (n + LANE_CHUNK - 1) / LANE_CHUNK;
+    Job jobs[MAX_PARTS];
+#ifdef _WIN32
+    HANDLE threads[MAX_PARTS];
+#else
+    pthread_t threads[MAX_PARTS];
+#endif
+    int started[MAX_PARTS] = {0};
+    for (int32_t t = 0; t < count; t++) {
+        parts[t] = *proto;
+        parts[t].lo = (int32_t)((int64_t)chunks * t / count) * LANE_CHUNK;
+        parts[t].hi = t == count - 1 ? n : (int32_t)((int64_t)chunks * (t + 1) / count) * LANE_CHUNK;
+        jobs[t].fn = fn;
+        jobs[t].part = &parts[t];
+    }
+    for (int32_t t = 1; t < count; t++) {
+#ifdef _WIN32
+        threads[t] = (HANDLE)_beginthreadex(NULL, 0, run_job, &jobs[t], 0, NULL);
+        started[t] = threads[t] != 0;
+#else
+        started[t] = pthread_create(&threads[t], NULL, run_job, &jobs[t]) == 0;
+#endif
+    }
+    fn(&parts[0]);
+    for (int32_t t = 1; t < count; t++) {
+        if (!started[t]) {
+            fn(&parts[t]);
+            continue;
+        }
+#ifdef _WIN32
+        WaitForSingleObject(threads[t], INFINITE);
+        CloseHandle(threads[t]);
+#else
+        pthread_join(threads[t], NULL);
+#endif
+    }
+}
+
+static void batch_free(mg_batch *batch)
+{
+    if (batch) {
+        free(batch->lanes);
+        free(batch->captured);
+    }
+    free(batch);
+}
+
 int32_t mg_batch_forward(const mg_recording *rec, int32_t n, const double *x, double *out,
                          mg_batch **keep)
 {
     if (!rec || n < 1)
         return MG_EINVAL;
-    size_t rows = (size_t)rec->nin + (size_t)rec->ncaptured + (size_t)rec->nsteps;
-    double *lanes = malloc((rows + 1) * (size_t)n * sizeof(double));
-    const double **kids = malloc((size_t)widest_step(rec) * sizeof(double *));
-    mg_batch *batch = keep ? malloc(sizeof *batch) : NULL;
-    int32_t err = lanes && kids && (batch || !keep) ? 0 : MG_ENOMEM;
-    store_lock();
-    for (int32_t k = 0; k < rec->nin && !err; k++) /* (x is a sample a row: turned into rows) */
-        for (int32_t s = 0; s < n; s++)
-            lanes[(size_t)k * n + s] = x[(size_t)s * rec->nin + k];
-    for (int32_t c = 0; c < rec->ncaptured && !err; c++)
-        for (int32_t s = 0; s < n; s++)
-            lanes[((size_t)rec->nin + c) * n + s] = store.data[rec->captured[c]];
-    store_unlock();
-    for (int32_t i = 0; i < rec->nsteps && !err; i++) {
-        const Step *step = &rec->steps[i];
-        for (int32_t j = 0; j < step->nkids; j++)
-            kids[j] = row(rec, lanes, n, rec->refs[rec->kids_at[i] + j]);
-        err = OPS[step->op].forward_lanes(step, kids, row(rec, lanes, n, i), n);
+    mg_batch *batch = calloc(1, sizeof *batch);
+    size_t rows = (size_t)rec->nin + (size_t)rec->nsteps;
+    int32_t err = batch ? 0 : MG_ENOMEM;
+    if (!err) {
+        batch->rec = rec;
+        batch->n = n;
+        batch->lanes = malloc((rows + 1) * (size_t)n * sizeof(double));
+        batch->captured = malloc(((size_t)rec->ncaptured + 1) * LANE_CHUNK * sizeof(double));
+        err = batch->lanes && batch->captured ? 0 : MG_ENOMEM;
+    }
+    if (!err) {
+        for (int32_t k = 0; k < rec->nin; k++) /* (x is a sample a row: turned into rows) */
+            for (int32_t s = 0; s < n; s++)
+                batch->lanes[(size_t)k * n + s] = x[(size_t)s * rec->nin + k];
+        store_lock();
+        for (int32_t c = 0; c < rec->ncaptured; c++)
+            for (int32_t s = 0; s < LANE_CHUNK; s++)
+                batch->captured[(size_t)c * LANE_CHUNK + s] = store.data[rec->captured[c]];
+        store_unlock();
+        Part parts[MAX_PARTS], proto = { batch, NULL, NULL, NULL, 0, n, 0 };
+        int32_t count = parts_for(n);
+        run_parts(forward_part, &proto, parts, count, n);
+        for (int32_t t = 0; t < count && !err; t++) /* the lowest lanes' error: one thread's */
+            err = parts[t].err;
     }
     for (int32_t j = 0; j < rec->nout && !err; j++) {
-        const double *r = row(rec, lanes, n, rec->outs[j]);
-        for (int32_t s = 0; s < n; s++)
-            out[(size_t)s * rec->nout + j] = r[s];
+        for (int32_t s = 0; s < n; s++) /* (an output's lanes: a row, or a captured node's) */
+            out[(size_t)s * rec->nout + j] =
+                lanes_of(rec, batch->lanes, batch->captured, n, rec->outs[j], s - s % LANE_CHUNK)[s % LANE_CHUNK];
     }
-    free(kids);
     if (err || !keep) {
-        free(lanes);
-        free(batch);
+        batch_free(batch);
         return err;
     }
-    batch->rec = rec;
-    batch->n = n;
-    batch->lanes = lanes;
     *keep = batch;
     return 0;
 }
@@ -312,34 +508,24 @@ int32_t mg_batch_forward(const mg_recording *rec, int32_t n, const double *x, do
 int32_t mg_batch_backward(const mg_batch *batch, const double *seeds)
 {
     const mg_recording *rec = batch->rec;
-    int32_t n = batch->n;
-    size_t rows = (size_t)rec->nin + (size_t)rec->ncaptured + (size_t)rec->nsteps;
+    int32_t n = batch->n, chunks = (n + LANE_CHUNK - 1) / LANE_CHUNK;
+    size_t rows = (size_t)rec->nin + (size_t)rec->nsteps;
     double *grads = calloc(rows + 1, (size_t)n * sizeof(double));
-    const double **kids = malloc((size_t)widest_step(rec) * sizeof(double *));
-    double **kid_grads = malloc((size_t)widest_step(rec) * sizeof(double *));
-    int32_t err = grads && kids && kid_grads ? 0 : MG_ENOMEM;
-    for (int32_t j = 0; j < rec->nout && !err; j++) {
-        double *g = row(rec, grads, n, rec->outs[j]);
-        for (int32_t s = 0; s < n; s++)
-            g[s] += seeds[(size_t)s * rec->nout + j];
-    }
-    for (int32_t i = rec->nsteps - 1; i >= 0 && !err; i--) { /* parents before children */
-        const Step *step = &rec->steps[i];
-        for (int32_t j = 0; j < step->nkids; j++) {
-            int32_t ref = rec->refs[rec->kids_at[i] + j];
-            kids[j] = row(rec, batch->lanes, n, ref);
-            kid_grads[j] = row(rec, grads, n, ref);
-        }
-        OPS[step->op].backward_lanes(step, kids, row(rec, batch->lanes, n, i),
-                                     row(rec, grads, n, i), kid_grads, n);
+    double *chunk_sums = malloc(((size_t)chunks * rec->ncaptured + 1) * sizeof(double));
+    int32_t err = grads && chunk_sums ? 0 : MG_ENOMEM;
+    if (!err) {
+        Part parts[MAX_PARTS], proto = { batch, grads, seeds, chunk_sums, 0, n, 0 };
+        int32_t count = parts_for(n);
+        run_parts(backward_part, &proto, parts, count, n);
+        for (int32_t t = 0; t < count && !err; t++)
+            err = parts[t].err;
     }
     if (!err) {
         store_lock();
-        for (int32_t c = 0; c < rec->ncaptured; c++) { /* each sample's part, in turn */
-            const double *g = grads + ((size_t)rec->nin + c) * n;
+        for (int32_t c = 0; c < rec->ncaptured; c++) { /* the chunks' sums, in order */
             double sum = 0.0;
-            for (int32_t s = 0; s < n; s++)
-                sum += g[s];
+            for (int32_t k = 0; k < chunks; k++)
+                sum += chunk_sums[(size_t)k * rec->ncaptured + c];
             int32_t id = rec->captured[c];
             store.grad[id] += sum;
             store.gint[id] = 0;
@@ -347,8 +533,7 @@ int32_t mg_batch_backward(const mg_batch *batch, const double *seeds)
         store_unlock();
     }
     free(grads);
-    free(kids);
-    free(kid_grads);
+    free(chunk_sums);
     return err;
 }
 
@@ -366,7 +551,5 @@ int32_t mg_batch_captured(const mg_batch *batch, int32_t *out)
 
 void mg_batch_free(mg_batch *batch)
 {
-    if (batch)
-        free(batch->lanes);
-    free(batch);
+    batch_free(batch);
 }

@@ -363,3 +363,25 @@ def test_batch_memory_is_flat():
     for _ in range(300):
         compiled.batch(X, Y, reduce="mean").backward()
     assert live_collected(base) == base
+
+
+def test_a_big_batch_split_over_threads_gives_one_threads_results():
+    """Past 8,192 samples the lanes are split over the cores; every sample's output, and the
+    chunked sums of the gradients, are what one thread gives (the same bits, run after run)."""
+    model, loss = batch_model()
+    compiled = micrograd_c.compile(loss)
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(20_000, 2)), np.where(rng.normal(size=20_000) > 0, 1.0, -1.0)
+    whole = compiled.batch(X, Y)
+    pieces = np.concatenate([compiled.batch(X[i:i + 4000], Y[i:i + 4000]) for i in range(0, 20_000, 4000)])
+    assert whole.tobytes() == pieces.tobytes()
+    runs = []
+    for _ in range(2):
+        model.zero_grad()
+        compiled.batch(X, Y, reduce="sum").backward()
+        runs.append([p.grad for p in model.parameters()])
+    assert runs[0] == runs[1]
+    model.zero_grad()
+    for i in range(0, 20_000, 4000):  # the same sums, in pieces: to rounding
+        compiled.batch(X[i:i + 4000], Y[i:i + 4000], reduce="sum").backward()
+    assert runs[0] == pytest.approx([p.grad for p in model.parameters()], rel=1e-11, abs=1e-13)
