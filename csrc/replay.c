@@ -250,14 +250,14 @@ void mg_recording_free(mg_recording *rec)
 }
 
 /* ---- a recording run on lanes: a batch of samples in one call ----
- * Every reference has a row of n lanes (lane s: sample s): the inputs' from the caller's
- * matrix, each captured node's its data (the same in every lane), each step's computed by
- * its op's forward_lanes. The rows are kept for mg_batch_backward, which runs each op's
- * backward_lanes from the last step to the first and adds each captured node's lanes into
- * its grad. A big batch is split over the machine's cores, a range of lanes a thread (each
- * runs every step on its lanes: they need nothing from the others). A captured node's
- * lanes are summed a chunk of LANE_CHUNK at a time, then the chunks' sums in order: the
- * same sums however many threads ran. */
+ * Every reference has a row of lanes (lane s: sample s): the inputs' from the caller's
+ * matrix and each step's, computed by its op's forward_lanes, n lanes long; a captured
+ * node's, its data repeated, one chunk long (the same for every chunk). The rows are kept
+ * for mg_batch_backward, which runs each op's backward_lanes from the last step to the
+ * first and adds each captured node's lanes into its grad. A big batch is split over the
+ * machine's cores, a range of lanes a thread (each runs every step on its lanes: they need
+ * nothing from the others). A captured node's lanes are summed a chunk of LANE_CHUNK at a
+ * time, then the chunks' sums in order: the same sums however many threads ran. */
 enum {
     LANE_CHUNK = 1024,     /* lanes summed together; a thread's range is whole chunks */
     LANES_PER_THREAD = 4096 /* fewer than this a thread: not worth starting one */
