@@ -37,6 +37,7 @@ enum {
     OP_EXP,
     OP_LOG,
     OP_SIGMOID,
+    OP_DETACH,
     OP_NEURON,
     OP_NEURON_RELU,
     OP_CUSTOM,
@@ -629,6 +630,47 @@ static void sigmoid_backward_lanes(const Step *s, const double *const *kid, cons
             kid_grad[0][i] += (out[i] * (1.0 - out[i])) * g[i];
 }
 
+/* ---- detach: x's number, with no gradient back to x ----
+ *
+ * torch's detach. The node keeps x as its child, so that a recording replays
+ * it (its data is x's at each replay), but its backward passes nothing to x:
+ * a number computed from Values that the gradient treats as a constant (the
+ * shift of a softmax, a target made from other Values). */
+
+static int detach_forward(const Node *n, int32_t id)
+{
+    set_data(id, store.data[n->first], store.dint[n->first]);
+    return 0;
+}
+
+static ALWAYS_INLINE void detach_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
+{
+    /* Nothing to x's grad; but x is marked reached, so the pass still visits
+     * it (and what it was made from), as micrograd's topological order does. */
+    (void)id, (void)g, (void)gi;
+    p->mark[n->first] = p->epoch;
+}
+
+static int32_t detach_backward_graph(GradGraph *gg, int32_t id, int32_t g)
+{
+    (void)gg, (void)id, (void)g;
+    return 0;
+}
+
+static int detach_forward_lanes(const Step *s, const double *const *kid, double *out, int32_t n)
+{
+    (void)s;
+    for (int32_t i = 0; i < n; i++)
+        out[i] = kid[0][i];
+    return 0;
+}
+
+static void detach_backward_lanes(const Step *s, const double *const *kid, const double *out,
+                                  const double *g, double *const *kid_grad, int32_t n)
+{
+    (void)s, (void)kid, (void)out, (void)g, (void)kid_grad, (void)n;
+}
+
 /* ---- a fused neuron: act(b + w0*x0 + w1*x1 + ...), one node per neuron of a layer ----
  * Kids are x[0..m), w[0..m), b with m = (first - 1) / 2. The sum runs in
  * micrograd's order, so data is bit-identical to the unfused graph. */
@@ -856,6 +898,8 @@ const Op OPS[OP_COUNT] = {
     [OP_LOG] = {"log", "log", 1, log_forward, log_backward, log_backward_graph, log_forward_lanes, log_backward_lanes},
     [OP_SIGMOID] = {"sigmoid", "sigmoid", 1, sigmoid_forward, sigmoid_backward,
                     sigmoid_backward_graph, sigmoid_forward_lanes, sigmoid_backward_lanes},
+    [OP_DETACH] = {"detach", "detach", 1, detach_forward, detach_backward, detach_backward_graph,
+                   detach_forward_lanes, detach_backward_lanes},
     [OP_NEURON] = {"neuron", "neuron", -1, neuron_forward, neuron_backward,
                    neuron_backward_graph, neuron_forward_lanes, neuron_backward_lanes,
                    .kids_in_list = 1},
@@ -901,6 +945,7 @@ static ALWAYS_INLINE int visit(const Pass *table_pass, const Pass *p, const Node
     case OP_EXP: exp_backward(p, n, id, g, gi); break;
     case OP_LOG: log_backward(p, n, id, g, gi); break;
     case OP_SIGMOID: sigmoid_backward(p, n, id, g, gi); break;
+    case OP_DETACH: detach_backward(p, n, id, g, gi); break;
     case OP_NEURON:
     case OP_NEURON_RELU: neuron_backward(p, n, id, g, gi); break;
     case OP_CUSTOM: return 1;

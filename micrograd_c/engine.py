@@ -60,7 +60,8 @@ def _op_table():
 
 _KINDS, _LABELS = _op_table()
 _LEAF, _ADD, _MUL, _POW = (_KINDS[n] for n in ("leaf", "add", "mul", "pow"))
-_RELU, _TANH, _EXP, _LOG, _SIGMOID = (_KINDS[n] for n in ("relu", "tanh", "exp", "log", "sigmoid"))
+_RELU, _TANH, _EXP, _LOG, _SIGMOID, _DETACH = (_KINDS[n] for n in ("relu", "tanh", "exp", "log",
+                                                                  "sigmoid", "detach"))
 _SUB, _RSUB, _DIV, _RDIV = (_KINDS[n] for n in ("sub", "rsub", "div", "rdiv"))
 _FUSED = (_KINDS["neuron"], _KINDS["neuron_relu"])
 _CUSTOM = _KINDS["custom"]
@@ -288,6 +289,11 @@ class Value:
     def sigmoid(self) -> Value:
         """1 / (1 + e ** -self): a new Value (computed without overflow for any data)."""
         return _made(_mg_op(_SIGMOID, self._i, -1, 0.0))
+
+    def detach(self) -> Value:
+        """A new Value with self's data through which no gradient flows back to self (torch's
+        detach). It keeps self as its child, so a compiled function replays it."""
+        return _made(_mg_op(_DETACH, self._i, -1, 0.0))
 
     # the rest are micrograd's own compositions, with the same nodes, so results
     # match it to the bit; one C call makes all of their nodes

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # (annotations only: these functions serve the reference Valu
 
 def _is_one(x: Any) -> bool:
     """Whether x is a single number or Value (of any engine), not a list of them."""
-    return isinstance(x, numbers.Number) or hasattr(x, "grad")
+    return isinstance(x, numbers.Number) or hasattr(x, "backward")  # (not .grad: compile guards it)
 
 
 def _items(x: Any, name: str) -> list:
@@ -149,16 +149,23 @@ def binary_cross_entropy(probs: Any, targets: Any, *, reduction: str = "mean") -
 
 
 def cross_entropy(logits: Any, target: Any, *, reduction: str = "mean") -> Value | list[Value]:
-    """-log(softmax(logits)[target]), as torch.nn.functional.cross_entropy with class indices.
+    """-log(softmax(logits)[target]), as torch.nn.functional.cross_entropy.
 
-    One example: logits is a list of C logit Values and target a class index; the result is
-    its loss, a Value, whatever the reduction (torch's unbatched loss is 0-d). A batch: logits
-    is a list of N such lists and target N class indices (a list, tuple or 1-d integer numpy
-    array); the N losses are reduced (the mean by default). The largest logit of each example
-    is subtracted first (as a constant, so gradients are unchanged) so that exp never
-    overflows.
+    One example: logits is a list of C logit Values; target is a class index, or C class
+    probabilities (numbers or Values: a one-hot row, say), for -sum(p_i * log(softmax_i)) as
+    torch's probability targets. The result is its loss, a Value, whatever the reduction
+    (torch's unbatched loss is 0-d). A batch: logits is a list of N such lists and target N
+    class indices (a list, tuple or 1-d integer numpy array) or N rows of probabilities (a
+    2-d array); the N losses are reduced (the mean by default).
+
+    The largest logit of each example is subtracted first so that exp never overflows. That
+    maximum is made with Value ops (relu picks the larger of two) and detached: the gradient
+    treats it as the constant it is, and a compiled function replays it, so cross_entropy
+    works inside micrograd_c.compile (with probability targets: an index cannot be a Value).
     """
     rows = _items(logits, "logits")
+    if hasattr(target, "ndim") and hasattr(target, "tolist"):  # a numpy array (2-d: rows)
+        target = target.tolist()
     if not rows or _is_one(rows[0]):  # one example
         _check_reduction(reduction)
         return _cross_entropy_of_one(rows, target)
@@ -167,10 +174,37 @@ def cross_entropy(logits: Any, target: Any, *, reduction: str = "mean") -> Value
     return _reduce(terms, reduction)
 
 
+def _largest(values: list) -> Value:
+    """The largest of values, made with Value ops (each step m + relu(z - m) is max(m, z), to
+    rounding) and detached."""
+    m = values[0]
+    for z in values[1:]:
+        m = m + (z - m).relu()
+    return m.detach()
+
+
 def _cross_entropy_of_one(logits: list, target: Any) -> Value:
-    target = operator.index(target)
-    if not 0 <= target < len(logits):
-        raise IndexError(f"target {target} is out of range for {len(logits)} classes")
-    m = max(z.data for z in logits)
+    if not logits:
+        raise ValueError("cross_entropy needs at least one logit")
+    probs = None
+    if _is_one(target):  # a class index
+        try:
+            target = operator.index(target)
+        except TypeError:
+            hint = (" (inside a compiled function, give it as probabilities: a one-hot row)"
+                    if hasattr(target, "backward") else "")
+            raise TypeError(f"a cross_entropy target is a class index (an int) or a list of class "
+                            f"probabilities, not {type(target).__name__}{hint}") from None
+        if not 0 <= target < len(logits):
+            raise IndexError(f"target {target} is out of range for {len(logits)} classes")
+    else:
+        probs = _items(target, "target probabilities")
+        if len(probs) != len(logits):
+            raise ValueError(f"expected {len(logits)} target probabilities (one per class), "
+                             f"got {len(probs)}")
+    m = _largest(logits)
     shifted = [z - m for z in logits]
-    return sum(z.exp() for z in shifted).log() - shifted[target]
+    lse = sum(z.exp() for z in shifted).log()
+    if probs is None:
+        return lse - shifted[target]
+    return -sum(p * (z - lse) for p, z in zip(probs, shifted))

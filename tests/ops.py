@@ -10,14 +10,16 @@ one). An entry says:
   with any Value class: micrograd_c's, the reference, micrograd's, test_torch.py's adapter;
 - micrograd: karpathy's micrograd 0.1.0 has it (then it is compared with micrograd too);
 - method: the method's name, for an op written a.name() (see `method`);
-- torch: for an op written as a method, the torch function it is compared with (None: it is
-  not); ops written with operators are compared through the adapter's operators;
+- torch: for an op written as a method, the torch function it is compared with (its name in
+  torch, or the function; None: it is not); ops written with operators are compared through the adapter's operators;
 - consts: the constants it is tried with, where not any number will do (None: any number);
   micrograd_consts: those the comparisons with micrograd use;
 - domain: where it is defined and smooth, for comparisons one op at a time;
 - raises: where it raises, {exception: inputs}; an input is x (the Value's data) or (x, y), y
   being the second Value's data or the number; the reference raises the same there;
 - math: the function of Python's math module whose results and errors on floats it gives;
+- derivative: its gradient is its data's derivative (False for detach: it passes none, by
+  design; finite differences of it are not checked);
 - custom: a custom op, micrograd's way (a Value made with _children and _op, and its own
   `_backward`): the node is made in C, its backward runs in Python.
 """
@@ -55,6 +57,7 @@ class Op:
     raises: dict = field(default_factory=dict)
     math: object = None
     custom: bool = False
+    derivative: bool = True
 
     def __call__(self, a, b, c):
         """The op on Value a, Value b and number c, each where its form takes one (a LEAF makes
@@ -148,6 +151,8 @@ REGISTRY = [
     method("log", torch="log", math=math.log, domain=positive,
            raises={ValueError: (0.0, -0.0, -1.0, -math.inf)}),
     method("sigmoid", torch="sigmoid"),
+    # (torch's detach, made a leaf that keeps its own grad: ours gets its grad, its input none)
+    method("detach", torch=lambda t: t.detach().requires_grad_(), derivative=False),
     # custom ops: a node and its backward written in Python, run between C nodes (torch has
     # nothing to say about a closure: their own formulas are checked against micrograd's)
     Op("py_sin(a)", "custom", UNARY, py_sin, micrograd=True, custom=True, math=math.sin,

@@ -332,6 +332,30 @@ def test_batch_reduced_gives_the_eager_loops_value_and_gradients(reduce):
     assert got == pytest.approx([p.grad for p in model.parameters()], rel=1e-12, abs=1e-15)
 
 
+def test_cross_entropy_with_one_hot_targets_compiles():
+    """A classifier's minibatch step: cross_entropy (its detached max shift is recorded) with
+    one-hot rows, batched; the same loss and grads as the eager loop with class indices."""
+    random.seed(3)
+    model = nn.MLP(5, [8, 4])
+    rng = np.random.default_rng(3)
+    X, labels = rng.normal(size=(30, 5)) * 4, rng.integers(0, 4, 30)
+    step = micrograd_c.compile(lambda x, t: nn.cross_entropy(model(x), t))
+    for k in range(2):  # (the second batch replays the first's recording, on new data)
+        loss = step.batch(X + k, np.eye(4)[labels], reduce="mean")
+        model.zero_grad()
+        loss.backward()
+        got = [p.grad for p in model.parameters()]
+        eager = nn.cross_entropy([model(x) for x in (X + k).tolist()], labels.tolist())
+        model.zero_grad()
+        eager.backward()
+        assert loss.data == pytest.approx(eager.data, rel=1e-12)
+        assert got == pytest.approx([p.grad for p in model.parameters()], rel=1e-10, abs=1e-15)
+    logits = micrograd_c.compile(lambda x: model(x)).batch(X)
+    assert logits.shape == (30, 4)
+    with pytest.raises(TypeError, match="one-hot"):  # an index is a Value inside: refused, clearly
+        step.batch(X, labels.astype(float), reduce="mean")
+
+
 def test_batch_picks_up_new_parameters_and_checks_its_arguments():
     w = Value(2.0)
     compiled = micrograd_c.compile(lambda x: x * w)

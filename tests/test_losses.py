@@ -1,4 +1,6 @@
 """The losses against PyTorch (float64) and, on the reference Value, against the reference engine."""
+import math
+
 import numpy as np
 import pytest
 
@@ -147,6 +149,52 @@ def test_cross_entropy_is_stable_for_large_logits():
     assert [v.grad for v in values] == pytest.approx(x.grad.tolist(), rel=1e-12, abs=1e-300)
 
 
+@pytest.mark.parametrize("scale", [1.0, 30.0, 400.0])
+def test_cross_entropy_with_class_probabilities_matches_torch(scale):
+    """Targets as probabilities (random rows, one-hot rows), one example and batches, against
+    torch's probability targets; the same bits on the reference Value."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(int(scale))
+    for n, c in [(1, 2), (7, 3), (16, 10)]:
+        logits = rng.normal(size=(n, c)) * scale
+        probs = rng.dirichlet(np.ones(c), size=n) if n != 7 else np.eye(c)[rng.integers(0, c, n)]
+        x = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+        expected = torch.nn.functional.cross_entropy(x, torch.tensor(probs))
+        expected.backward()
+        for V in (Value, reference.Value):
+            values = [[V(z) for z in row] for row in logits.tolist()]
+            loss = nn.cross_entropy(values, probs) if n > 1 else nn.cross_entropy(values[0], probs[0])
+            loss.backward()
+            assert loss.data == pytest.approx(expected.item(), rel=1e-12)
+            grads = [v.grad for row in values for v in row]
+            assert grads == pytest.approx(x.grad.flatten().tolist(), rel=1e-9, abs=1e-15)
+            if V is Value:
+                ours = (loss.data, grads)
+            else:
+                assert (loss.data, grads) == ours  # the reference's bits
+
+
+def test_cross_entropy_one_hot_and_index_targets_agree():
+    rng = np.random.default_rng(5)
+    logits = rng.normal(size=(6, 4)) * 3
+    labels = rng.integers(0, 4, 6)
+    a = nn.cross_entropy([[Value(z) for z in r] for r in logits.tolist()], labels)
+    b = nn.cross_entropy([[Value(z) for z in r] for r in logits.tolist()], np.eye(4)[labels])
+    assert a.data == pytest.approx(b.data, rel=1e-14)
+
+
+def test_cross_entropy_passes_no_gradient_through_its_shift():
+    """The max it subtracts is detached: the gradient is softmax - onehot exactly as if it were a
+    constant (a differentiable max would add rounding noise to the largest logit's grad)."""
+    logits = [Value(2.0), Value(-1.0), Value(0.5)]
+    loss = nn.cross_entropy(logits, 0)
+    loss.backward()
+    e = [math.exp(z - 2.0) for z in (2.0, -1.0, 0.5)]
+    softmax = [v / sum(e) for v in e]
+    assert logits[1].grad == pytest.approx(softmax[1], rel=1e-15)
+    assert logits[0].grad == pytest.approx(softmax[0] - 1, rel=1e-14)
+
+
 def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="same length"):
         nn.mse_loss([Value(1.0), Value(2.0)], [1.0])
@@ -158,5 +206,11 @@ def test_bad_inputs_raise():
         nn.cross_entropy([Value(1.0), Value(2.0)], -1)
     with pytest.raises(TypeError):
         nn.cross_entropy([Value(1.0), Value(2.0)], 1.0)
+    with pytest.raises(TypeError, match="probabilities"):
+        nn.cross_entropy([Value(1.0), Value(2.0)], Value(1.0))
+    with pytest.raises(ValueError, match="one per class"):
+        nn.cross_entropy([Value(1.0), Value(2.0)], [0.5, 0.25, 0.25])
+    with pytest.raises(ValueError, match="at least one logit"):
+        nn.cross_entropy([], 0)
     with pytest.raises(ValueError, match="math domain error"):  # log(0): torch clamps it instead
         nn.binary_cross_entropy([Value(0.0)], [1.0])

@@ -59,7 +59,7 @@ class TorchValue:
         op = METHODS.get(name)
         if op is None or op.torch is None:
             raise AttributeError(name)
-        function = getattr(torch, op.torch)
+        function = op.torch if callable(op.torch) else getattr(torch, op.torch)
         return lambda: TorchValue(None, function(self.t))
 
     def backward(self):

@@ -228,6 +228,11 @@ class Value:
         out._backward = _backward
         return out
 
+    def detach(self) -> Value:
+        """A new Value with self's data through which no gradient flows back to self (torch's
+        detach). It keeps self as its child, so a compiled function replays it."""
+        return Value(self.data, (self,), 'detach')  # (its _backward: the leaf's, nothing)
+
     def backward(self) -> None:
         """Backpropagate from this Value: set its grad to 1, then add d(self)/d(v) into
         v.grad for every Value v it was computed from (newest first, as the C engine does).
