@@ -24,7 +24,7 @@ def _compile_args():
         return ["/std:c11", "/fp:precise", "/W3"], []
     # -ffp-contract=off: no fused multiply-adds, whose single rounding would make a*b + c differ
     # from Python's (and the reference's) two roundings in the last bit.
-    args = ["-std=c11", "-O2", "-Wall", "-Wextra", "-ffp-contract=off"]
+    args = ["-std=c11", "-O2", "-fvect-cost-model=dynamic", "-Wall", "-Wextra", "-ffp-contract=off"]
     link = []
     if os.environ.get("MICROGRAD_C_SANITIZE") == "1":
         san = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",

@@ -153,8 +153,9 @@ static int leaf_forward_lanes(const Step *s, const double *const *kid, double *o
 }
 
 static void leaf_backward_lanes(const Step *s, const double *const *kid, const double *out,
-                                const double *g, double *const *kid_grad, int32_t n)
+                                const double *g, double *const *kid_grad, double *const *kid_sum, int32_t n)
 {
+    (void)kid_sum;
     (void)s, (void)kid, (void)out, (void)g, (void)kid_grad, (void)n; /* no children */
 }
 
@@ -193,8 +194,9 @@ static int add_forward_lanes(const Step *s, const double *const *kid, double *ou
 }
 
 static void add_backward_lanes(const Step *s, const double *const *kid, const double *out,
-                               const double *g, double *const *kid_grad, int32_t n)
+                               const double *g, double *const *kid_grad, double *const *kid_sum, int32_t n)
 {
+    (void)kid_sum;
     (void)kid, (void)out;
     for (int32_t j = 0; j < (s->constant ? 1 : 2); j++)
         if (kid_grad[j])
@@ -239,8 +241,9 @@ static int mul_forward_lanes(const Step *s, const double *const *kid, double *ou
 }
 
 static void mul_backward_lanes(const Step *s, const double *const *kid, const double *out,
-                               const double *g, double *const *kid_grad, int32_t n)
+                               const double *g, double *const *kid_grad, double *const *kid_sum, int32_t n)
 {
+    (void)kid_sum;
     (void)out;
     for (int32_t i = 0; i < n; i++) { /* x's part, then y's, as mul_backward */
         double y = s->constant ? s->arg : kid[1][i];
@@ -404,8 +407,9 @@ static int pow_forward_lanes(const Step *s, const double *const *kid, double *ou
 }
 
 static void pow_backward_lanes(const Step *s, const double *const *kid, const double *out,
-                               const double *g, double *const *kid_grad, int32_t n)
+                               const double *g, double *const *kid_grad, double *const *kid_sum, int32_t n)
 {
+    (void)kid_sum;
     double k = s->arg;
     (void)out;
     if (k == 0.0 || !kid_grad[0]) /* x ** 0 passes no gradient */
@@ -448,8 +452,9 @@ static int relu_forward_lanes(const Step *s, const double *const *kid, double *o
 }
 
 static void relu_backward_lanes(const Step *s, const double *const *kid, const double *out,
-                                const double *g, double *const *kid_grad, int32_t n)
+                                const double *g, double *const *kid_grad, double *const *kid_sum, int32_t n)
 {
+    (void)kid_sum;
     (void)s, (void)kid;
     if (kid_grad[0])
         for (int32_t i = 0; i < n; i++)
@@ -489,8 +494,9 @@ static int tanh_forward_lanes(const Step *s, const double *const *kid, double *o
 }
 
 static void tanh_backward_lanes(const Step *s, const double *const *kid, const double *out,
-                                const double *g, double *const *kid_grad, int32_t n)
+                                const double *g, double *const *kid_grad, double *const *kid_sum, int32_t n)
 {
+    (void)kid_sum;
     (void)s, (void)kid;
     if (kid_grad[0])
         for (int32_t i = 0; i < n; i++)
@@ -531,8 +537,9 @@ static int exp_forward_lanes(const Step *s, const double *const *kid, double *ou
 }
 
 static void exp_backward_lanes(const Step *s, const double *const *kid, const double *out,
-                               const double *g, double *const *kid_grad, int32_t n)
+                               const double *g, double *const *kid_grad, double *const *kid_sum, int32_t n)
 {
+    (void)kid_sum;
     (void)s, (void)kid;
     if (kid_grad[0])
         for (int32_t i = 0; i < n; i++)
@@ -572,8 +579,9 @@ static int log_forward_lanes(const Step *s, const double *const *kid, double *ou
 }
 
 static void log_backward_lanes(const Step *s, const double *const *kid, const double *out,
-                               const double *g, double *const *kid_grad, int32_t n)
+                               const double *g, double *const *kid_grad, double *const *kid_sum, int32_t n)
 {
+    (void)kid_sum;
     (void)s, (void)out;
     if (kid_grad[0])
         for (int32_t i = 0; i < n; i++)
@@ -622,8 +630,9 @@ static int sigmoid_forward_lanes(const Step *s, const double *const *kid, double
 }
 
 static void sigmoid_backward_lanes(const Step *s, const double *const *kid, const double *out,
-                                   const double *g, double *const *kid_grad, int32_t n)
+                                   const double *g, double *const *kid_grad, double *const *kid_sum, int32_t n)
 {
+    (void)kid_sum;
     (void)s, (void)kid;
     if (kid_grad[0])
         for (int32_t i = 0; i < n; i++)
@@ -666,8 +675,9 @@ static int detach_forward_lanes(const Step *s, const double *const *kid, double 
 }
 
 static void detach_backward_lanes(const Step *s, const double *const *kid, const double *out,
-                                  const double *g, double *const *kid_grad, int32_t n)
+                                  const double *g, double *const *kid_grad, double *const *kid_sum, int32_t n)
 {
+    (void)kid_sum;
     (void)s, (void)kid, (void)out, (void)g, (void)kid_grad, (void)n;
 }
 
@@ -727,33 +737,65 @@ static int32_t neuron_backward_graph(GradGraph *gg, int32_t id, int32_t g)
     return err;
 }
 
+/* Input by input over all lanes (not lane by lane over the inputs), so that the compiler can
+ * vectorise across lanes; each lane still adds its terms in neuron_forward's order. */
 static int neuron_forward_lanes(const Step *s, const double *const *kid, double *out, int32_t n)
 {
     int32_t m = (s->nkids - 1) / 2;
-    for (int32_t i = 0; i < n; i++) {
-        double act = kid[2 * m][i]; /* b + w0*x0 + w1*x1 + ..., in neuron_forward's order */
-        for (int32_t j = 0; j < m; j++)
-            act = act + kid[m + j][i] * kid[j][i];
-        out[i] = s->op == OP_NEURON_RELU && act < 0.0 ? 0.0 : act;
+    for (int32_t i = 0; i < n; i++)
+        out[i] = kid[2 * m][i]; /* b + w0*x0 + w1*x1 + ..., in neuron_forward's order */
+    for (int32_t j = 0; j < m; j++) {
+        const double *w = kid[m + j], *x = kid[j];
+        for (int32_t i = 0; i < n; i++)
+            out[i] = out[i] + w[i] * x[i];
     }
+    if (s->op == OP_NEURON_RELU)
+        for (int32_t i = 0; i < n; i++)
+            out[i] = out[i] < 0.0 ? 0.0 : out[i];
     return 0;
 }
 
+/* Child j's share of a neuron's lanes' gradient: d[i] * gate[i] each lane (gate[i] alone
+ * for the bias, d NULL), summed over the lanes into *sum for a captured child (a parameter:
+ * a dot product, with no lanes of its own), else added into its lanes. */
+static ALWAYS_INLINE void neuron_share(double *sum, double *lanes, const double *d, const double *gate,
+                                       int32_t n)
+{
+    /* (a loop for each case, none with a test inside: so that they vectorise) */
+    if (sum && d) {
+        double total = 0.0;
+        for (int32_t i = 0; i < n; i++)
+            total += d[i] * gate[i];
+        *sum += total;
+    } else if (sum) {
+        double total = 0.0;
+        for (int32_t i = 0; i < n; i++)
+            total += gate[i];
+        *sum += total;
+    } else if (lanes && d) {
+        for (int32_t i = 0; i < n; i++)
+            lanes[i] += d[i] * gate[i];
+    } else if (lanes) {
+        for (int32_t i = 0; i < n; i++)
+            lanes[i] += gate[i];
+    }
+}
+
+/* The children in neuron_backward's order (each weight, then its input; the bias last), each
+ * over all lanes. */
 static void neuron_backward_lanes(const Step *s, const double *const *kid, const double *out,
-                                  const double *g, double *const *kid_grad, int32_t n)
+                                  const double *g, double *const *kid_grad, double *const *kid_sum,
+                                  int32_t n)
 {
     int32_t m = (s->nkids - 1) / 2;
-    for (int32_t i = 0; i < n; i++) {
-        double gate = s->op == OP_NEURON_RELU ? (double)(out[i] > 0.0) * g[i] : g[i];
-        for (int32_t j = 0; j < m; j++) { /* each weight, then its input, as neuron_backward */
-            if (kid_grad[m + j])
-                kid_grad[m + j][i] += kid[j][i] * gate;
-            if (kid_grad[j])
-                kid_grad[j][i] += kid[m + j][i] * gate;
-        }
-        if (kid_grad[2 * m])
-            kid_grad[2 * m][i] += gate;
+    double gate[LANES_MAX];
+    for (int32_t i = 0; i < n; i++)
+        gate[i] = s->op == OP_NEURON_RELU ? (double)(out[i] > 0.0) * g[i] : g[i];
+    for (int32_t j = 0; j < m; j++) {
+        neuron_share(kid_sum[m + j], kid_grad[m + j], kid[j], gate, n);
+        neuron_share(kid_sum[j], kid_grad[j], kid[m + j], gate, n);
     }
+    neuron_share(kid_sum[2 * m], kid_grad[2 * m], NULL, gate, n);
 }
 
 /* ---- a custom node: micrograd's Value(data, _children, _op) ----
@@ -902,10 +944,10 @@ const Op OPS[OP_COUNT] = {
                    detach_forward_lanes, detach_backward_lanes},
     [OP_NEURON] = {"neuron", "neuron", -1, neuron_forward, neuron_backward,
                    neuron_backward_graph, neuron_forward_lanes, neuron_backward_lanes,
-                   .kids_in_list = 1},
+                   .kids_in_list = 1, .sums_captured = 1},
     [OP_NEURON_RELU] = {"neuron_relu", "neuron-ReLU", -1, neuron_forward, neuron_backward,
                         neuron_backward_graph, neuron_forward_lanes, neuron_backward_lanes,
-                        .kids_in_list = 1},
+                        .kids_in_list = 1, .sums_captured = 1},
     [OP_CUSTOM] = {"custom", NULL, -1, NULL, custom_backward, custom_backward_graph,
                    .kids_in_list = 1},
     /* as micrograd writes them: a - b = a + (-b) and arg - a = (-a) + arg, -x being x * -1;

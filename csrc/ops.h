@@ -62,10 +62,16 @@ typedef struct {
  * from the children's lanes kid[j][0..n) (and the step's constant), each lane as the op's
  * forward computes a node, or returns the MG_E* code of the first lane that would raise;
  * backward_lanes adds, lane by lane, g times the local derivative into each child's lanes
- * kid_grad[j] (NULL: not wanted), as the op's backward adds into a child's grad. */
+ * kid_grad[j] (NULL: not wanted), as the op's backward adds into a child's grad. A child
+ * whose lanes all hold one number (a captured node: a parameter) wants only the sum of its
+ * lanes' gradients: an op with sums_captured adds that sum, over the lanes in order, into
+ * *kid_sum[j] where kid_sum[j] is not NULL (and kid_grad[j] is then NULL); for the other
+ * ops the caller sums kid_grad[j] itself. */
+enum { LANES_MAX = 1024 }; /* the most lanes an op is given at once (a chunk: replay.c) */
 typedef int (*forward_lanes_fn)(const Step *s, const double *const *kid, double *out, int32_t n);
 typedef void (*backward_lanes_fn)(const Step *s, const double *const *kid, const double *out,
-                                  const double *g, double *const *kid_grad, int32_t n);
+                                  const double *g, double *const *kid_grad, double *const *kid_sum,
+                                  int32_t n);
 
 typedef struct {
     const char *name;      /* mg_op_desc's */
@@ -80,6 +86,7 @@ typedef struct {
                             * the node's constant (a power's exponent), then what forward
                             * leaves for backward */
     int kids_in_list;      /* children kept in a list of their own (u.list), however many */
+    int sums_captured;     /* backward_lanes sums a captured child's lanes (see above) */
     /* A composition makes the `inner` node (with constant inner_arg), then the
      * `outer` one from it; outer is 0 for every other op. */
     int32_t inner, outer;

@@ -259,7 +259,7 @@ void mg_recording_free(mg_recording *rec)
  * nothing from the others). A captured node's lanes are summed a chunk of LANE_CHUNK at a
  * time, then the chunks' sums in order: the same sums however many threads ran. */
 enum {
-    LANE_CHUNK = 1024,     /* lanes summed together; a thread's range is whole chunks */
+    LANE_CHUNK = LANES_MAX, /* lanes summed together; a thread's range is whole chunks */
     LANES_PER_THREAD = 4096 /* fewer than this a thread: not worth starting one */
 };
 
@@ -267,8 +267,14 @@ struct mg_batch {
     const mg_recording *rec; /* (the caller keeps it while the batch lives) */
     int32_t n;
     double *lanes;           /* rows of n lanes: the inputs', then the steps' */
-    double *captured;        /* rows of LANE_CHUNK lanes: each captured node's data, repeated */
+    double *captured;        /* rows of a chunk's lanes: each captured node's data, repeated */
 };
+
+/* A chunk's lanes: LANE_CHUNK, or n if fewer (a captured node's row is one chunk long). */
+static int32_t chunk_width(int32_t n)
+{
+    return n < LANE_CHUNK ? n : LANE_CHUNK;
+}
 
 /* Where reference ref's lanes from lane lo are: an input's or a step's row (rows of n lanes
  * in `rows`), or a captured node's row of one chunk (in `captured`: the same for every
@@ -281,7 +287,7 @@ static double *lanes_of(const mg_recording *rec, double *rows, double *captured,
     int32_t k = -2 - ref;
     if (k < rec->nin)
         return rows + (size_t)k * (size_t)n + lo;
-    return captured + (size_t)(k - rec->nin) * LANE_CHUNK;
+    return captured + (size_t)(k - rec->nin) * (size_t)chunk_width(n);
 }
 
 static int32_t widest_step(const mg_recording *rec)
@@ -323,45 +329,76 @@ static void forward_part(Part *w)
     free(kids);
 }
 
+/* Which captured node ref is (its index in rec->captured), or -1: an input or a step. */
+static int32_t captured_index(const mg_recording *rec, int32_t ref)
+{
+    return ref < 0 && -2 - ref >= rec->nin ? -2 - ref - rec->nin : -1;
+}
+
+/* A part's backward, a chunk at a time: from the last step to the first, each op's
+ * backward_lanes into the steps' grad rows. The inputs' grads are not wanted (they are the
+ * caller's numbers). A captured node (a parameter) has no grad lanes: it gets the sum of its
+ * lanes' gradients, added into the chunk's sums (by the op itself where it sums_captured,
+ * else from a scratch row that the op adds into). */
 static void backward_part(Part *w)
 {
     const mg_batch *b = w->batch;
     const mg_recording *rec = b->rec;
     int32_t n = b->n, widest = widest_step(rec);
+    size_t width = (size_t)chunk_width(n);
     const double **kids = malloc((size_t)widest * sizeof(double *));
     double **kid_grads = malloc((size_t)widest * sizeof(double *));
-    double *captured = malloc(((size_t)rec->ncaptured + 1) * LANE_CHUNK * sizeof(double));
-    w->err = kids && kid_grads && captured ? 0 : MG_ENOMEM;
+    double **kid_sums = malloc((size_t)widest * sizeof(double *));
+    double *scratch = malloc(((size_t)widest + 1) * width * sizeof(double));
+    w->err = kids && kid_grads && kid_sums && scratch ? 0 : MG_ENOMEM;
     for (int32_t lo = w->lo; lo < w->hi && !w->err; lo += LANE_CHUNK) {
         int32_t len = w->hi - lo < LANE_CHUNK ? w->hi - lo : LANE_CHUNK;
-        for (size_t k = 0; k < (size_t)rec->ncaptured * LANE_CHUNK; k++)
-            captured[k] = 0.0; /* this chunk's part of each captured node's grad */
+        double *sums = w->chunk_sums + (size_t)(lo / LANE_CHUNK) * rec->ncaptured;
+        for (int32_t c = 0; c < rec->ncaptured; c++)
+            sums[c] = 0.0;
         for (int32_t j = 0; j < rec->nout; j++) {
-            double *g = lanes_of(rec, w->grads, captured, n, rec->outs[j], lo);
-            for (int32_t s = 0; s < len; s++)
-                g[s] += w->seeds[(size_t)(lo + s) * rec->nout + j];
+            int32_t ref = rec->outs[j], c = captured_index(rec, ref);
+            const double *seed = w->seeds + (size_t)lo * rec->nout + j;
+            if (c >= 0) {
+                for (int32_t s = 0; s < len; s++)
+                    sums[c] += seed[(size_t)s * rec->nout];
+            } else if (ref >= 0) { /* (an input returned as it is: no grad wanted) */
+                double *g = lanes_of(rec, w->grads, NULL, n, ref, lo);
+                for (int32_t s = 0; s < len; s++)
+                    g[s] += seed[(size_t)s * rec->nout];
+            }
         }
         for (int32_t i = rec->nsteps - 1; i >= 0; i--) { /* parents before children */
             const Step *step = &rec->steps[i];
+            int summing = OPS[step->op].sums_captured;
             for (int32_t j = 0; j < step->nkids; j++) {
-                int32_t ref = rec->refs[rec->kids_at[i] + j];
+                int32_t ref = rec->refs[rec->kids_at[i] + j], c = captured_index(rec, ref);
                 kids[j] = lanes_of(rec, b->lanes, b->captured, n, ref, lo);
-                kid_grads[j] = lanes_of(rec, w->grads, captured, n, ref, lo);
+                kid_sums[j] = c >= 0 && summing ? &sums[c] : NULL;
+                kid_grads[j] = ref >= 0 ? lanes_of(rec, w->grads, NULL, n, ref, lo) : NULL;
+                if (c >= 0 && !summing) {
+                    kid_grads[j] = scratch + (size_t)j * width;
+                    for (int32_t s = 0; s < len; s++)
+                        kid_grads[j][s] = 0.0;
+                }
             }
             OPS[step->op].backward_lanes(step, kids, lanes_of(rec, b->lanes, b->captured, n, i, lo),
-                                         lanes_of(rec, w->grads, captured, n, i, lo), kid_grads, len);
-        }
-        for (int32_t c = 0; c < rec->ncaptured; c++) { /* the chunk's sum, in lane order */
-            const double *g = captured + (size_t)c * LANE_CHUNK;
-            double sum = 0.0;
-            for (int32_t s = 0; s < len; s++)
-                sum += g[s];
-            w->chunk_sums[(size_t)(lo / LANE_CHUNK) * rec->ncaptured + c] = sum;
+                                         lanes_of(rec, w->grads, NULL, n, i, lo), kid_grads,
+                                         kid_sums, len);
+            for (int32_t j = 0; j < step->nkids && !summing; j++) {
+                int32_t c = captured_index(rec, rec->refs[rec->kids_at[i] + j]);
+                double sum = 0.0; /* (in lane order) */
+                for (int32_t s = 0; s < len && c >= 0; s++)
+                    sum += kid_grads[j][s];
+                if (c >= 0)
+                    sums[c] += sum;
+            }
         }
     }
     free(kids);
     free(kid_grads);
-    free(captured);
+    free(kid_sums);
+    free(scratch);
 }
 
 /* ---- running parts on threads (portable: Windows threads or POSIX threads) ---- */
@@ -474,7 +511,7 @@ int32_t mg_batch_forward(const mg_recording *rec, int32_t n, const double *x, do
         batch->rec = rec;
         batch->n = n;
         batch->lanes = malloc((rows + 1) * (size_t)n * sizeof(double));
-        batch->captured = malloc(((size_t)rec->ncaptured + 1) * LANE_CHUNK * sizeof(double));
+        batch->captured = malloc(((size_t)rec->ncaptured + 1) * (size_t)chunk_width(n) * sizeof(double));
         err = batch->lanes && batch->captured ? 0 : MG_ENOMEM;
     }
     if (!err) {
@@ -483,8 +520,8 @@ int32_t mg_batch_forward(const mg_recording *rec, int32_t n, const double *x, do
                 batch->lanes[(size_t)k * n + s] = x[(size_t)s * rec->nin + k];
         store_lock();
         for (int32_t c = 0; c < rec->ncaptured; c++)
-            for (int32_t s = 0; s < LANE_CHUNK; s++)
-                batch->captured[(size_t)c * LANE_CHUNK + s] = store.data[rec->captured[c]];
+            for (int32_t s = 0; s < chunk_width(n); s++)
+                batch->captured[(size_t)c * chunk_width(n) + s] = store.data[rec->captured[c]];
         store_unlock();
         Part parts[MAX_PARTS], proto = { batch, NULL, NULL, NULL, 0, n, 0 };
         int32_t count = parts_for(n);

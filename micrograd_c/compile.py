@@ -171,19 +171,23 @@ def _reduced(recording, batch, outputs, reduce):
     backward is the batch's (a custom op: the C pass stops there and runs it)."""
     import numpy as np
 
-    if recording.captured is None:  # (kept: making a Value per captured node is the slow part)
+    if recording.captured is None:  # (kept: the captured nodes' ids, for every batch)
         info = ffi.new("mg_recording_info *")
         lib.mg_recording_describe(recording.rec, info)
         ids = ffi.new("int32_t[]", max(1, info.captured))
-        count = lib.mg_batch_captured(batch, ids)
-        recording.captured = tuple(engine._values_of(list(ids[0:count])))
-    kids = recording.captured
+        count = lib.mg_batch_captured(batch, ids)  # (held once each: for these Values)
+        recording.captured = (engine._values_of(list(ids[0:count])), ids, count)
+    _, ids, count = recording.captured
     total = 0  # (as sum() adds them: from the int 0, sample by sample)
     for y in outputs.tolist():
         total = total + y
     n = len(outputs)
     scale = 1.0 / n if reduce == "mean" else 1.0
-    out = Value(total * scale if reduce == "mean" else float(total), kids, f"batch-{reduce}")
+    data = total * scale if reduce == "mean" else float(total)
+    made = engine._mg_custom(-1, ids, count, data, 0)  # (what Value(data, kids) makes, from ids)
+    if made < 0:
+        made = _retry(made, engine._mg_custom, -1, ids, count, data, 0)
+    out = _made(made)
 
     # (a weak reference to out: no cycle, so the batch's C memory goes when out does)
     def _backward(rec=recording, this=weakref.ref(out)):  # (rec: the batch uses it)
@@ -192,7 +196,7 @@ def _reduced(recording, batch, outputs, reduce):
         err = lib.mg_batch_backward(batch, ffi.from_buffer("double[]", seeds))
         if err:
             _raise(err)
-    out._backward = _backward
+    engine._register(out, f"batch-{reduce}", _backward)
     return out
 
 
