@@ -91,8 +91,9 @@ static int32_t stop(mg_pass *pass, int32_t root, int32_t custom)
     uint16_t epoch = new_epoch();
     int32_t count = find_graph(root, INT32_MAX, epoch), at = store.pos[custom], left = 0;
     int32_t *found = store.todo;
-    for (int32_t i = 0; i < count; i++)
-        if (store.pos[found[i]] >= 0 && store.pos[found[i]] < at) /* (-1: not on the tape) */
+    for (int32_t i = 0; i < count; i++) /* (pos -1: not on the tape) */
+        if (store.pos[found[i]] >= 0 && store.pos[found[i]] < at
+                && node_has_backward(&store.nodes[found[i]]))
             found[left++] = store.pos[found[i]];
     qsort(found, (size_t)left, sizeof(int32_t), earlier_first);
     int32_t *order = malloc(((size_t)left + 1) * sizeof(int32_t));
@@ -129,8 +130,8 @@ int32_t mg_backward(int32_t root, mg_pass *pass)
     int32_t count = find_graph(root, store.tape_len / SEARCH_SHARE, p.epoch);
     if (count >= 0) {
         int32_t *found = store.todo, listed = 0;
-        for (int32_t i = 0; i < count; i++)
-            if (store.pos[found[i]] >= 0) /* (-1: a leaf not on the tape, with no step) */
+        for (int32_t i = 0; i < count; i++) /* (pos -1: a leaf not on the tape, with no step) */
+            if (store.pos[found[i]] >= 0 && node_has_backward(&store.nodes[found[i]]))
                 found[listed++] = store.pos[found[i]];
         qsort(found, (size_t)listed, sizeof(int32_t), earlier_first);
         for (int32_t i = 0; i < listed; i++)

@@ -738,16 +738,23 @@ static int32_t neuron_backward_graph(GradGraph *gg, int32_t id, int32_t g)
 }
 
 /* Input by input over all lanes (not lane by lane over the inputs), so that the compiler can
- * vectorise across lanes; each lane still adds its terms in neuron_forward's order. */
+ * vectorise across lanes; each lane still adds its terms in neuron_forward's order. With
+ * params, each weight and the bias is one number (kid[j][0]) for all lanes. */
 static int neuron_forward_lanes(const Step *s, const double *const *kid, double *out, int32_t n)
 {
     int32_t m = (s->nkids - 1) / 2;
     for (int32_t i = 0; i < n; i++)
-        out[i] = kid[2 * m][i]; /* b + w0*x0 + w1*x1 + ..., in neuron_forward's order */
+        out[i] = s->params ? kid[2 * m][0] : kid[2 * m][i]; /* b + w0*x0 + w1*x1 + ... */
     for (int32_t j = 0; j < m; j++) {
         const double *w = kid[m + j], *x = kid[j];
-        for (int32_t i = 0; i < n; i++)
-            out[i] = out[i] + w[i] * x[i];
+        if (s->params) {
+            double wj = w[0];
+            for (int32_t i = 0; i < n; i++)
+                out[i] = out[i] + wj * x[i];
+        } else {
+            for (int32_t i = 0; i < n; i++)
+                out[i] = out[i] + w[i] * x[i];
+        }
     }
     if (s->op == OP_NEURON_RELU)
         for (int32_t i = 0; i < n; i++)
@@ -755,13 +762,13 @@ static int neuron_forward_lanes(const Step *s, const double *const *kid, double 
     return 0;
 }
 
-/* Child j's share of a neuron's lanes' gradient: d[i] * gate[i] each lane (gate[i] alone
- * for the bias, d NULL), summed over the lanes into *sum for a captured child (a parameter:
- * a dot product, with no lanes of its own), else added into its lanes. */
+/* A child's share of a neuron's lanes' gradient, d[i] * gate[i] each lane (gate[i] alone for
+ * the bias: d NULL), summed over the lanes into *sum (a parameter: a dot product, with no
+ * lanes of its own), else added into its lanes. (A loop for each case, none with a test
+ * inside, so that they vectorise.) */
 static ALWAYS_INLINE void neuron_share(double *sum, double *lanes, const double *d, const double *gate,
                                        int32_t n)
 {
-    /* (a loop for each case, none with a test inside: so that they vectorise) */
     if (sum && d) {
         double total = 0.0;
         for (int32_t i = 0; i < n; i++)
@@ -781,6 +788,14 @@ static ALWAYS_INLINE void neuron_share(double *sum, double *lanes, const double 
     }
 }
 
+/* An input's share when its weight is one number for all lanes (params). */
+static ALWAYS_INLINE void neuron_input_share(double *lanes, double w, const double *gate, int32_t n)
+{
+    if (lanes)
+        for (int32_t i = 0; i < n; i++)
+            lanes[i] += w * gate[i];
+}
+
 /* The children in neuron_backward's order (each weight, then its input; the bias last), each
  * over all lanes. */
 static void neuron_backward_lanes(const Step *s, const double *const *kid, const double *out,
@@ -793,9 +808,22 @@ static void neuron_backward_lanes(const Step *s, const double *const *kid, const
         gate[i] = s->op == OP_NEURON_RELU ? (double)(out[i] > 0.0) * g[i] : g[i];
     for (int32_t j = 0; j < m; j++) {
         neuron_share(kid_sum[m + j], kid_grad[m + j], kid[j], gate, n);
-        neuron_share(kid_sum[j], kid_grad[j], kid[m + j], gate, n);
+        if (s->params)
+            neuron_input_share(kid_grad[j], kid[m + j][0], gate, n);
+        else
+            neuron_share(kid_sum[j], kid_grad[j], kid[m + j], gate, n);
     }
     neuron_share(kid_sum[2 * m], kid_grad[2 * m], NULL, gate, n);
+}
+
+int node_has_backward(const Node *n)
+{
+    return node_nkids(n) > 0 || n->op == OP_CUSTOM;
+}
+
+int32_t step_first_param(const Step *s)
+{
+    return s->op == OP_NEURON || s->op == OP_NEURON_RELU ? (s->nkids - 1) / 2 : s->nkids;
 }
 
 /* ---- a custom node: micrograd's Value(data, _children, _op) ----
@@ -944,10 +972,10 @@ const Op OPS[OP_COUNT] = {
                    detach_forward_lanes, detach_backward_lanes},
     [OP_NEURON] = {"neuron", "neuron", -1, neuron_forward, neuron_backward,
                    neuron_backward_graph, neuron_forward_lanes, neuron_backward_lanes,
-                   .kids_in_list = 1, .sums_captured = 1},
+                   .kids_in_list = 1},
     [OP_NEURON_RELU] = {"neuron_relu", "neuron-ReLU", -1, neuron_forward, neuron_backward,
                         neuron_backward_graph, neuron_forward_lanes, neuron_backward_lanes,
-                        .kids_in_list = 1, .sums_captured = 1},
+                        .kids_in_list = 1},
     [OP_CUSTOM] = {"custom", NULL, -1, NULL, custom_backward, custom_backward_graph,
                    .kids_in_list = 1},
     /* as micrograd writes them: a - b = a + (-b) and arg - a = (-a) + arg, -x being x * -1;
@@ -1284,6 +1312,7 @@ int32_t node_as_step(int32_t id, Step *step, int32_t *kids)
     step->op = n->op;
     step->arg_int = n->arg_int;
     step->constant = 0;
+    step->params = 0;
     step->arg = OPS[n->op].extra ? *(const double *)n->u.extra : 0.0; /* a power's exponent */
     if (n->op == OP_LEAF) { /* a Value(c) made in the recording: c as it is now */
         step->arg = store.data[id];

@@ -54,6 +54,7 @@ typedef int32_t (*backward_graph_fn)(GradGraph *gg, int32_t id, int32_t g);
  * (x * 2) is the constant, not a child. */
 typedef struct {
     uint8_t op, arg_int, constant;
+    uint8_t params;    /* lanes: its children from step_first_param on are one number each */
     int32_t nkids;
     double arg;
 } Step;
@@ -62,11 +63,11 @@ typedef struct {
  * from the children's lanes kid[j][0..n) (and the step's constant), each lane as the op's
  * forward computes a node, or returns the MG_E* code of the first lane that would raise;
  * backward_lanes adds, lane by lane, g times the local derivative into each child's lanes
- * kid_grad[j] (NULL: not wanted), as the op's backward adds into a child's grad. A child
- * whose lanes all hold one number (a captured node: a parameter) wants only the sum of its
- * lanes' gradients: an op with sums_captured adds that sum, over the lanes in order, into
- * *kid_sum[j] where kid_sum[j] is not NULL (and kid_grad[j] is then NULL); for the other
- * ops the caller sums kid_grad[j] itself. */
+ * kid_grad[j] (NULL: not wanted), as the op's backward adds into a child's grad.
+ * A step with `params` set (see step_first_param) has children from step_first_param on that
+ * are parameters, the same number in every lane: each kid[j] is then that one number, and
+ * backward_lanes adds the sum over the lanes (in order) of its gradient into *kid_sum[j]
+ * (kid_grad[j] is NULL); kid_sum[j] is NULL for every other child. */
 enum { LANES_MAX = 1024 }; /* the most lanes an op is given at once (a chunk: replay.c) */
 typedef int (*forward_lanes_fn)(const Step *s, const double *const *kid, double *out, int32_t n);
 typedef void (*backward_lanes_fn)(const Step *s, const double *const *kid, const double *out,
@@ -86,7 +87,6 @@ typedef struct {
                             * the node's constant (a power's exponent), then what forward
                             * leaves for backward */
     int kids_in_list;      /* children kept in a list of their own (u.list), however many */
-    int sums_captured;     /* backward_lanes sums a captured child's lanes (see above) */
     /* A composition makes the `inner` node (with constant inner_arg), then the
      * `outer` one from it; outer is 0 for every other op. */
     int32_t inner, outer;
@@ -94,6 +94,16 @@ typedef struct {
 } Op;
 
 extern const Op OPS[];
+
+/* Whether visiting node n in a backward pass can do anything: it has children, or it is a
+ * custom node (whose Python backward may). A pass leaves the others (leaves) out of its
+ * order: a layer's thousands of parameters need no sorting. */
+int node_has_backward(const Node *n);
+
+/* The first child of a step whose lanes can take it as one number for all lanes (a neuron's
+ * weights and bias), or nkids for an op that takes none so. A batch does so (and sets
+ * params) where those children are all captured nodes: a layer's parameters. */
+int32_t step_first_param(const Step *s);
 
 /* Visit order[last], ..., order[0], running the backward of each node the root reaches;
  * stop at a custom node (whose backward is the caller's) and return its index in order,

@@ -33,6 +33,10 @@ struct mg_recording {
     int32_t *refs;
     int32_t *captured;
     int32_t *outs;    /* the outputs' references */
+    /* A batch: which captured nodes get a row of lanes (their number repeated), for the steps
+     * that read them lane by lane (captured_row[c] >= 0, of nrows), and which steps read their
+     * parameters as one number each (Step.params: see plan_batch). */
+    int32_t *captured_row, nrows;
 };
 
 int32_t mg_trace_begin(void)
@@ -55,6 +59,7 @@ static void recording_free(mg_recording *rec)
     free(rec->refs);
     free(rec->captured);
     free(rec->outs);
+    free(rec->captured_row);
     free(rec);
 }
 
@@ -108,6 +113,44 @@ static int32_t mark_reached(int32_t *ref_of, const int32_t *outs, int32_t nout, 
     return 0;
 }
 
+/* Which captured node ref is (its index in rec->captured), or -1: an input or a step. */
+static int32_t captured_index(const mg_recording *rec, int32_t ref)
+{
+    return ref < 0 && -2 - ref >= rec->nin ? -2 - ref - rec->nin : -1;
+}
+
+/* How a batch will lay out the captured nodes. A step whose children from step_first_param
+ * on are all captured (a neuron of a layer's parameters: the usual case) reads each of them
+ * as one number (params); every other read of a captured node, and a captured output, is of
+ * a row of lanes holding its number, made only for the captured nodes that need one. */
+static int32_t plan_batch(mg_recording *rec)
+{
+    rec->captured_row = malloc(((size_t)rec->ncaptured + 1) * sizeof(int32_t));
+    if (!rec->captured_row)
+        return MG_ENOMEM;
+    for (int32_t c = 0; c < rec->ncaptured; c++)
+        rec->captured_row[c] = -1;
+    for (int32_t i = 0; i < rec->nsteps; i++) {
+        Step *step = &rec->steps[i];
+        const int32_t *refs = rec->refs + rec->kids_at[i];
+        int32_t first = step_first_param(step);
+        step->params = first < step->nkids;
+        for (int32_t j = first; j < step->nkids; j++)
+            step->params &= captured_index(rec, refs[j]) >= 0;
+        for (int32_t j = 0; j < step->nkids; j++) {
+            int32_t c = captured_index(rec, refs[j]);
+            if (c >= 0 && !(step->params && j >= first) && rec->captured_row[c] < 0)
+                rec->captured_row[c] = rec->nrows++;
+        }
+    }
+    for (int32_t j = 0; j < rec->nout; j++) {
+        int32_t c = captured_index(rec, rec->outs[j]);
+        if (c >= 0 && rec->captured_row[c] < 0)
+            rec->captured_row[c] = rec->nrows++;
+    }
+    return 0;
+}
+
 static int32_t record(int32_t start, int32_t nin, const int32_t *inputs, int32_t nout,
                       const int32_t *outs, mg_recording *rec, int32_t *ref_of)
 {
@@ -147,7 +190,7 @@ static int32_t record(int32_t start, int32_t nin, const int32_t *inputs, int32_t
     }
     for (int32_t j = 0; j < nout && !err; j++)
         err = reference(rec, ref_of, outs[j], &cap, &rec->outs[j]);
-    return err;
+    return err ? err : plan_batch(rec);
 }
 
 int32_t mg_trace_end(int32_t token, int32_t nin, const int32_t *inputs, int32_t nout,
@@ -267,7 +310,9 @@ struct mg_batch {
     const mg_recording *rec; /* (the caller keeps it while the batch lives) */
     int32_t n;
     double *lanes;           /* rows of n lanes: the inputs', then the steps' */
-    double *captured;        /* rows of a chunk's lanes: each captured node's data, repeated */
+    double *params;          /* each captured node's number */
+    double *captured;        /* rows of a chunk's lanes: the captured nodes' that have one
+                              * (rec->captured_row), their number repeated */
 };
 
 /* A chunk's lanes: LANE_CHUNK, or n if fewer (a captured node's row is one chunk long). */
@@ -276,18 +321,25 @@ static int32_t chunk_width(int32_t n)
     return n < LANE_CHUNK ? n : LANE_CHUNK;
 }
 
-/* Where reference ref's lanes from lane lo are: an input's or a step's row (rows of n lanes
- * in `rows`), or a captured node's row of one chunk (in `captured`: the same for every
- * chunk, lo being a chunk's first lane). */
-static double *lanes_of(const mg_recording *rec, double *rows, double *captured, int32_t n,
-                        int32_t ref, int32_t lo)
+/* Where reference ref's numbers are, from lane lo: an input's or a step's row (of n lanes),
+ * a captured node's row (one chunk long, the same for every chunk: lo is a chunk's first
+ * lane), or, for a captured node with no row, its one number. */
+static double *data_lanes(const mg_batch *b, int32_t ref, int32_t lo)
 {
+    const mg_recording *rec = b->rec;
     if (ref >= 0)
-        return rows + ((size_t)rec->nin + ref) * (size_t)n + lo;
+        return b->lanes + ((size_t)rec->nin + ref) * (size_t)b->n + lo;
     int32_t k = -2 - ref;
     if (k < rec->nin)
-        return rows + (size_t)k * (size_t)n + lo;
-    return captured + (size_t)(k - rec->nin) * (size_t)chunk_width(n);
+        return b->lanes + (size_t)k * (size_t)b->n + lo;
+    int32_t row = rec->captured_row[k - rec->nin];
+    return row < 0 ? &b->params[k - rec->nin] : b->captured + (size_t)row * (size_t)chunk_width(b->n);
+}
+
+/* Step i's grad lanes from lane lo, in grads (a row of n lanes a step). */
+static double *grad_lanes(const mg_batch *b, double *grads, int32_t i, int32_t lo)
+{
+    return grads + (size_t)i * (size_t)b->n + lo;
 }
 
 static int32_t widest_step(const mg_recording *rec)
@@ -321,31 +373,24 @@ static void forward_part(Part *w)
         for (int32_t i = 0; i < rec->nsteps && !w->err; i++) {
             const Step *step = &rec->steps[i];
             for (int32_t j = 0; j < step->nkids; j++)
-                kids[j] = lanes_of(rec, b->lanes, b->captured, b->n, rec->refs[rec->kids_at[i] + j], lo);
-            w->err = OPS[step->op].forward_lanes(step, kids,
-                                                 lanes_of(rec, b->lanes, b->captured, b->n, i, lo), len);
+                kids[j] = data_lanes(b, rec->refs[rec->kids_at[i] + j], lo);
+            w->err = OPS[step->op].forward_lanes(step, kids, data_lanes(b, i, lo), len);
         }
     }
     free(kids);
 }
 
-/* Which captured node ref is (its index in rec->captured), or -1: an input or a step. */
-static int32_t captured_index(const mg_recording *rec, int32_t ref)
-{
-    return ref < 0 && -2 - ref >= rec->nin ? -2 - ref - rec->nin : -1;
-}
-
 /* A part's backward, a chunk at a time: from the last step to the first, each op's
  * backward_lanes into the steps' grad rows. The inputs' grads are not wanted (they are the
  * caller's numbers). A captured node (a parameter) has no grad lanes: it gets the sum of its
- * lanes' gradients, added into the chunk's sums (by the op itself where it sums_captured,
- * else from a scratch row that the op adds into). */
+ * lanes' gradients, added into the chunk's sums, by the op itself for a step's params, else
+ * from a scratch row the op adds into. */
 static void backward_part(Part *w)
 {
     const mg_batch *b = w->batch;
     const mg_recording *rec = b->rec;
-    int32_t n = b->n, widest = widest_step(rec);
-    size_t width = (size_t)chunk_width(n);
+    int32_t widest = widest_step(rec);
+    size_t width = (size_t)chunk_width(b->n);
     const double **kids = malloc((size_t)widest * sizeof(double *));
     double **kid_grads = malloc((size_t)widest * sizeof(double *));
     double **kid_sums = malloc((size_t)widest * sizeof(double *));
@@ -363,29 +408,28 @@ static void backward_part(Part *w)
                 for (int32_t s = 0; s < len; s++)
                     sums[c] += seed[(size_t)s * rec->nout];
             } else if (ref >= 0) { /* (an input returned as it is: no grad wanted) */
-                double *g = lanes_of(rec, w->grads, NULL, n, ref, lo);
+                double *g = grad_lanes(b, w->grads, ref, lo);
                 for (int32_t s = 0; s < len; s++)
                     g[s] += seed[(size_t)s * rec->nout];
             }
         }
         for (int32_t i = rec->nsteps - 1; i >= 0; i--) { /* parents before children */
             const Step *step = &rec->steps[i];
-            int summing = OPS[step->op].sums_captured;
+            int32_t first = step->params ? step_first_param(step) : step->nkids;
             for (int32_t j = 0; j < step->nkids; j++) {
                 int32_t ref = rec->refs[rec->kids_at[i] + j], c = captured_index(rec, ref);
-                kids[j] = lanes_of(rec, b->lanes, b->captured, n, ref, lo);
-                kid_sums[j] = c >= 0 && summing ? &sums[c] : NULL;
-                kid_grads[j] = ref >= 0 ? lanes_of(rec, w->grads, NULL, n, ref, lo) : NULL;
-                if (c >= 0 && !summing) {
+                kids[j] = data_lanes(b, ref, lo);
+                kid_sums[j] = j >= first ? &sums[c] : NULL;
+                kid_grads[j] = ref >= 0 ? grad_lanes(b, w->grads, ref, lo) : NULL;
+                if (c >= 0 && j < first) {
                     kid_grads[j] = scratch + (size_t)j * width;
                     for (int32_t s = 0; s < len; s++)
                         kid_grads[j][s] = 0.0;
                 }
             }
-            OPS[step->op].backward_lanes(step, kids, lanes_of(rec, b->lanes, b->captured, n, i, lo),
-                                         lanes_of(rec, w->grads, NULL, n, i, lo), kid_grads,
-                                         kid_sums, len);
-            for (int32_t j = 0; j < step->nkids && !summing; j++) {
+            OPS[step->op].backward_lanes(step, kids, data_lanes(b, i, lo), grad_lanes(b, w->grads, i, lo),
+                                         kid_grads, kid_sums, len);
+            for (int32_t j = 0; j < step->nkids && j < first; j++) {
                 int32_t c = captured_index(rec, rec->refs[rec->kids_at[i] + j]);
                 double sum = 0.0; /* (in lane order) */
                 for (int32_t s = 0; s < len && c >= 0; s++)
@@ -439,10 +483,31 @@ static int32_t cores(void)
 
 enum { MAX_PARTS = 64 };
 
-/* How many parts n lanes are split into: at most a core each, and LANES_PER_THREAD or more. */
+static int32_t thread_limit; /* mg_set_threads's: 0, one a core */
+
+int32_t mg_set_threads(int32_t n)
+{
+    if (n < 0)
+        return MG_EINVAL;
+    store_lock(); /* (another thread's batch may be reading it) */
+    thread_limit = n;
+    store_unlock();
+    return 0;
+}
+
+int32_t mg_get_threads(void)
+{
+    store_lock();
+    int32_t have = thread_limit ? thread_limit : cores();
+    store_unlock();
+    return have < MAX_PARTS ? have : MAX_PARTS;
+}
+
+/* How many parts n lanes are split into: at most mg_get_threads(), and LANES_PER_THREAD lanes
+ * or more each. */
 static int32_t parts_for(int32_t n)
 {
-    int32_t most = n / LANES_PER_THREAD, have = cores();
+    int32_t most = n / LANES_PER_THREAD, have = mg_get_threads();
     int32_t count = most < 1 ? 1 : most < have ? most : have;
     return count < MAX_PARTS ? count : MAX_PARTS;
 }
@@ -494,6 +559,7 @@ static void batch_free(mg_batch *batch)
 {
     if (batch) {
         free(batch->lanes);
+        free(batch->params);
         free(batch->captured);
     }
     free(batch);
@@ -511,17 +577,22 @@ int32_t mg_batch_forward(const mg_recording *rec, int32_t n, const double *x, do
         batch->rec = rec;
         batch->n = n;
         batch->lanes = malloc((rows + 1) * (size_t)n * sizeof(double));
-        batch->captured = malloc(((size_t)rec->ncaptured + 1) * (size_t)chunk_width(n) * sizeof(double));
-        err = batch->lanes && batch->captured ? 0 : MG_ENOMEM;
+        batch->params = malloc(((size_t)rec->ncaptured + 1) * sizeof(double));
+        batch->captured = malloc(((size_t)rec->nrows + 1) * (size_t)chunk_width(n) * sizeof(double));
+        err = batch->lanes && batch->params && batch->captured ? 0 : MG_ENOMEM;
     }
     if (!err) {
         for (int32_t k = 0; k < rec->nin; k++) /* (x is a sample a row: turned into rows) */
             for (int32_t s = 0; s < n; s++)
                 batch->lanes[(size_t)k * n + s] = x[(size_t)s * rec->nin + k];
         store_lock();
-        for (int32_t c = 0; c < rec->ncaptured; c++)
-            for (int32_t s = 0; s < chunk_width(n); s++)
-                batch->captured[(size_t)c * chunk_width(n) + s] = store.data[rec->captured[c]];
+        for (int32_t c = 0; c < rec->ncaptured; c++) {
+            double x = batch->params[c] = store.data[rec->captured[c]];
+            double *row = rec->captured_row[c] < 0 ? NULL
+                        : batch->captured + (size_t)rec->captured_row[c] * (size_t)chunk_width(n);
+            for (int32_t s = 0; row && s < chunk_width(n); s++)
+                row[s] = x;
+        }
         store_unlock();
         Part parts[MAX_PARTS], proto = { batch, NULL, NULL, NULL, 0, n, 0 };
         int32_t count = parts_for(n);
@@ -532,7 +603,7 @@ int32_t mg_batch_forward(const mg_recording *rec, int32_t n, const double *x, do
     for (int32_t j = 0; j < rec->nout && !err; j++) {
         for (int32_t s = 0; s < n; s++) /* (an output's lanes: a row, or a captured node's) */
             out[(size_t)s * rec->nout + j] =
-                lanes_of(rec, batch->lanes, batch->captured, n, rec->outs[j], s - s % LANE_CHUNK)[s % LANE_CHUNK];
+                data_lanes(batch, rec->outs[j], s - s % LANE_CHUNK)[s % LANE_CHUNK];
     }
     if (err || !keep) {
         batch_free(batch);
@@ -546,8 +617,7 @@ int32_t mg_batch_backward(const mg_batch *batch, const double *seeds)
 {
     const mg_recording *rec = batch->rec;
     int32_t n = batch->n, chunks = (n + LANE_CHUNK - 1) / LANE_CHUNK;
-    size_t rows = (size_t)rec->nin + (size_t)rec->nsteps;
-    double *grads = calloc(rows + 1, (size_t)n * sizeof(double));
+    double *grads = calloc((size_t)rec->nsteps + 1, (size_t)n * sizeof(double)); /* a row a step */
     double *chunk_sums = malloc(((size_t)chunks * rec->ncaptured + 1) * sizeof(double));
     int32_t err = grads && chunk_sums ? 0 : MG_ENOMEM;
     if (!err) {

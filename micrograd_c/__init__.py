@@ -7,12 +7,13 @@
 import sys
 
 from .autograd import GradcheckError, grad, gradcheck, gradgradcheck
-from .compile import TraceError, compile
+from .compile import TraceError, compile, get_num_threads, set_num_threads
 from .engine import Value, memory_stats, set_node_limit
 
 __version__ = "0.1.0"
 __all__ = ["Value", "memory_stats", "set_node_limit", "install_as_micrograd",
-           "grad", "gradcheck", "gradgradcheck", "GradcheckError", "compile", "TraceError"]
+           "grad", "gradcheck", "gradgradcheck", "GradcheckError", "compile", "TraceError",
+           "set_num_threads", "get_num_threads"]
 
 
 def install_as_micrograd() -> None:

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["compile", "TraceError"]
+__all__ = ["compile", "TraceError", "set_num_threads", "get_num_threads"]
 
 
 class TraceError(RuntimeError):
@@ -55,6 +55,21 @@ def compile(fn: Callable[..., Any]) -> Compiled:
     """fn, recorded on its first call for each argument structure and replayed in C after (see
     the module's docstring). Usable as a decorator."""
     return Compiled(fn)
+
+
+def set_num_threads(n: int) -> None:
+    """How many threads a big batch (N >= 8192) may split over, as torch.set_num_threads; 0 (the
+    default) is one a core. The results are the same however many run."""
+    import operator
+    n = operator.index(n)
+    if n < 0:
+        raise ValueError(f"the number of threads must be >= 0 (0: one a core), not {n}")
+    lib.mg_set_threads(min(n, 2**31 - 1))
+
+
+def get_num_threads() -> int:
+    """The most threads a batch uses now (set_num_threads's number, or the cores)."""
+    return lib.mg_get_threads()
 
 
 # ---- arguments: their structure (what a recording is for) and their numbers and Values ----

@@ -3,6 +3,7 @@
 records again when a model changes, refuses what it cannot replay, and holds no memory per call."""
 import dataclasses
 import math
+import os
 import random
 
 import numpy as np
@@ -409,3 +410,18 @@ def test_a_big_batch_split_over_threads_gives_one_threads_results():
     for i in range(0, 20_000, 4000):  # the same sums, in pieces: to rounding
         compiled.batch(X[i:i + 4000], Y[i:i + 4000], reduce="sum").backward()
     assert runs[0] == pytest.approx([p.grad for p in model.parameters()], rel=1e-11, abs=1e-13)
+    try:  # one thread, and more threads than lanes allow: the same bits as the cores' split
+        for n in (1, 3, 64):
+            micrograd_c.set_num_threads(n)
+            assert micrograd_c.get_num_threads() == n
+            assert compiled.batch(X, Y).tobytes() == whole.tobytes()
+            model.zero_grad()
+            compiled.batch(X, Y, reduce="sum").backward()
+            assert [p.grad for p in model.parameters()] == runs[0]
+    finally:
+        micrograd_c.set_num_threads(0)
+    assert micrograd_c.get_num_threads() == min(os.cpu_count(), 64)
+    with pytest.raises(ValueError):
+        micrograd_c.set_num_threads(-1)
+    with pytest.raises(TypeError):
+        micrograd_c.set_num_threads(1.5)
