@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from .impls import LABELS, MODULE, MOONS_ONLY, NAMES
+from .impls import COMPILED, LABELS, MODULE, MOONS_ONLY, NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,8 +35,16 @@ WORKLOADS = [
     (7, "mnist-sgd", "MLP(784, [50, 10]) trained an image a step, optim.SGD (micrograd: its loop)",
      "ms/step", (0, 0)),
     (8, "access", "read and write .data and .grad, {units:,} accesses", "ns/access", (10_000, 2_000)),
+    (9, "moons-compiled", "the moons step with compile: batch(X, y, reduce='mean') + compiled L2 + SGD, "
+     "{samples} samples", "ms/step", (100, 100)),
+    (10, "mnist-batch", "MLP(784, [50, 10]) trained a minibatch of {units} a step (compile's batch; "
+     "torch: batched float32 tensors), per image", "µs/image", (32, 32)),
+    (11, "record", "compile's first call (run and record) of one MNIST image's loss", "ms/call", (0, 0)),
+    (12, "threads", "compile's batch of {samples:,} moons samples, forward + backward, every core "
+     "(wall time)", "ms/step", (20_000, 10_000)),
 ]
-SCALE = {"ns/op": 1, "ns/node": 1, "ns/access": 1, "µs/step": 1e3, "ms/step": 1e6}
+SCALE = {"ns/op": 1, "ns/node": 1, "ns/access": 1, "µs/step": 1e3, "µs/image": 1e3, "ms/step": 1e6,
+         "ms/call": 1e6}
 EXPECTED_ERRORS = {("chain", "micrograd"), ("chain", "micrograd-nogc")}  # its backward is recursive
 TOLERANCE = 1e-9  # micrograd's set order moves the last bits; the rest agree far closer
 
@@ -151,6 +159,13 @@ def table(results, info, args):
                 note = "never freed: the collector is off"
             elif name == "build" and "release_times" in r:
                 note = f"{statistics.median(r['release_times']) / statistics.median(r['times']):.0%} of it freeing"
+            if name == "mnist-batch" and impl == "torch":
+                note = "torch.nn.Linear layers, batched float32 tensors, one thread"
+            if "eager_times" in r:
+                note = f"{statistics.median(r['times']) / statistics.median(r['eager_times']):.2f}× the eager call"
+            if "one_thread_times" in r:
+                note = (f"{r['threads']} threads: {statistics.median(r['one_thread_times']) / statistics.median(r['times']):.2f}×"
+                        f" one thread's speed")
             if "difference" in r:
                 note = f"DISAGREES with micrograd_c: relative difference {r['difference']:.2g}"
             nodes = f"{r['nodes']:,}" if "nodes" in r else ""
@@ -193,6 +208,30 @@ def targets(results):
         s = speedup(workload, other, unit)
         if s is not None:
             found.append((f"{what}: ≥ {fmt_ratio(goal)} faster", fmt_ratio(s), s >= goal))
+    # compile's targets, in this run
+    for what, workload, other, unit, goal in [
+            ("moons step with compile vs the hand-written C step (at most 2.5× slower)", "moons-compiled",
+             "c", "ms/step", 1 / 2.5),
+            ("moons step with compile vs numpy batched by hand", "moons-compiled", "numpy", "ms/step", 2),
+            ("MNIST-sized MLP, minibatch 32 with compile, vs torch's batched tensors (images/s ≥ 0.3×)",
+             "mnist-batch", "torch", "µs/image", 0.3)]:
+        s = speedup(workload, other, unit)
+        if s is not None:
+            found.append((f"{what}: ≥ {fmt_ratio(goal)} faster", fmt_ratio(s), s >= goal))
+    mnist_batch, mnist_micrograd = results.get(("mnist-batch", "micrograd_c"), {}), results.get(("mnist", "micrograd"), {})
+    if "times" in mnist_batch and "times" in mnist_micrograd:
+        s = per_unit(mnist_micrograd, "µs/image") / per_unit(mnist_batch, "µs/image")
+        found.append(("MNIST-sized MLP, minibatch 32 with compile, vs micrograd an image a step: for the record",
+                      fmt_ratio(s), True))
+    r = results.get(("record", "micrograd_c"), {})
+    if "times" in r:
+        s = statistics.median(r["times"]) / statistics.median(r["eager_times"])
+        found.append(("compile's first call: at most 3× the eager call", f"{s:.2f}×", s <= 3))
+    r = results.get(("threads", "micrograd_c"), {})
+    if "times" in r:
+        s = statistics.median(r["one_thread_times"]) / statistics.median(r["times"])
+        found.append((f"a batch of {r['samples']:,} on {r['threads']} threads vs one: ≥ 1.7× faster",
+                      f"{s:.2f}×", s >= 1.7))
     for workload, impl in (("mnist", "micrograd"), ("mnist-sgd", "micrograd")):
         s = speedup(workload, impl, "ms/step")
         if s is not None:
@@ -242,9 +281,15 @@ def main():
 
     info = machine()
     results, failed = {}, False
+    def runs_it(workload, impl):
+        if workload in COMPILED:
+            return impl in COMPILED[workload]
+        if impl in MOONS_ONLY:  # (numpy, C: the moons step only)
+            return workload == "moons"
+        return not (impl == "torch" and workload == "access")  # (a tensor's grad is no number)
+
     plan = [(w, impl) for w in WORKLOADS if chosen is None or w[0] in chosen
-            for impl in impls if (impl not in MOONS_ONLY or w[1] == "moons")  # (numpy, C: the moons step only)
-            and not (impl == "torch" and w[1] == "access")]  # (a tensor's grad is no number)
+            for impl in impls if runs_it(w[1], impl)]
     if args.quick:  # importing torch costs seconds per subprocess: --quick checks it on the moons step only
         plan = [(w, impl) for w, impl in plan if impl != "torch" or w[1] == "moons"]
     # The implementations take turns, process by process, so that each is measured across the

@@ -29,6 +29,10 @@ MODULE = {"micrograd": "micrograd", "micrograd-nogc": "micrograd", "torch": "tor
           "c": "cffi"}
 # The moons step alone: these are written for it, not built from Values.
 MOONS_ONLY = ("numpy", "c")
+# compile's workloads, and who runs them (the baseline: micrograd_c as another checkout has it)
+COMPILED = {"moons-compiled": ("micrograd_c", "baseline", "numpy", "c"),
+            "mnist-batch": ("micrograd_c", "baseline", "torch"),
+            "record": ("micrograd_c", "baseline"), "threads": ("micrograd_c",)}
 
 
 def _walk(root, kids):
@@ -90,6 +94,13 @@ def _micrograd_log(Value):
 
 
 def load(name):
+    impl = _load(name)
+    impl.name = name
+    impl.compiled = name == "micrograd_c"  # (compile's workloads: micrograd_c's own build)
+    return impl
+
+
+def _load(name):
     if name == "micrograd_c":
         import micrograd_c
         from micrograd_c.nn import MLP

@@ -10,7 +10,7 @@ import random
 import sys
 import time
 
-from . import impls, mnist, moons
+from . import compiled, impls, mnist, moons
 
 # cpu: this process's CPU time, so that other processes on a shared machine do not count
 CLOCKS = {"cpu": time.process_time_ns, "wall": time.perf_counter_ns}
@@ -202,8 +202,72 @@ def chain(impl, n, repeats, min_time):
     return dict(result, times=times, calls_per_repeat=n)
 
 
+# ---- workloads 9-12: micrograd_c.compile ----
+def moons_compiled(impl, n_samples, repeats, min_time):
+    """The moons step with compile (micrograd_c), beside numpy's and C's batched steps."""
+    X, y = moons.moons(n_samples)
+    random.seed(1337)
+    model = impl.MLP(2, [16, 16, 1])
+    if impl.compiled:
+        run = compiled.moons_step(model)
+        step = lambda k: run(X, y.astype(float), k)  # noqa: E731
+    else:
+        step = lambda k: impl.step(model, X, y, k)[0]  # noqa: E731
+    check = [step(k) for k in range(3)]
+    ks = iter(range(3, 10**9))
+    times, n = autorange(lambda: step(next(ks) % 100), repeats, min_time, between=impl.cleanup)
+    return {"units": 1, "samples": n_samples, "check": check, "times": times, "steps_per_repeat": n}
+
+
+def mnist_batch(impl, batch, repeats, min_time):
+    """MLP(784, [50, 10]) trained a minibatch a step: per image."""
+    data = compiled.mnist_batches(batch, 16)
+    step = compiled.mnist_step_torch() if impl.name == "torch" else compiled.mnist_step_micrograd_c()
+    step(*data[0])
+    batches = iter(data * 10**6)
+    times, n = autorange(lambda: step(*next(batches)), repeats, min_time, between=impl.cleanup)
+    return {"units": batch, "batch": batch, "times": times, "steps_per_repeat": n}
+
+
+def record(impl, _, repeats, min_time):
+    """A compiled function's first call (it runs fn eagerly and records it) against the eager
+    call, for one MNIST image's loss (about 40,000 nodes)."""
+    import micrograd_c
+
+    fn, x, target = compiled.mnist_image_loss()
+    eager = autorange(lambda: fn(x, target), repeats, min_time, between=impl.cleanup)[0]
+    first = autorange(lambda: micrograd_c.compile(fn)(x, target), repeats, min_time,
+                      between=impl.cleanup)[0]
+    return {"units": 1, "times": first, "eager_times": eager}
+
+
+def threads(impl, n, repeats, min_time):
+    """A batch of n moons samples, forward and backward (reduce="sum"), on every core against
+    one thread: elapsed time (a process's CPU time would count both threads)."""
+    import micrograd_c
+
+    global now
+    now = CLOCKS["wall"]
+    X, y = moons.moons(n)
+    random.seed(1337)
+    model = impl.MLP(2, [16, 16, 1])
+    loss = micrograd_c.compile(lambda x, t: (1 + -t * model(x)).relu())
+    yf = y.astype(float)
+    run = lambda: loss.batch(X, yf, reduce="sum").backward()  # noqa: E731
+    run()
+    found = {}
+    for count in (1, 0):
+        micrograd_c.set_num_threads(count)
+        found[count] = autorange(run, repeats, min_time, between=impl.cleanup)[0]
+    micrograd_c.set_num_threads(0)
+    return {"units": 1, "samples": n, "times": found[0], "one_thread_times": found[1],
+            "threads": micrograd_c.get_num_threads()}
+
+
 WORKLOADS = {"build": build, "backward": backward, "mlp": mlp, "moons": moons_step, "chain": chain,
-             "mnist": mnist_loop, "mnist-sgd": mnist_sgd, "access": access}
+             "mnist": mnist_loop, "mnist-sgd": mnist_sgd, "access": access,
+             "moons-compiled": moons_compiled, "mnist-batch": mnist_batch, "record": record,
+             "threads": threads}
 
 
 def _status(key):
