@@ -1,9 +1,14 @@
 """Pictures of a graph and of its gradients (needs the viz extra: pip install matplotlib graphviz).
 
-    from micrograd_c.viz import draw_dot, render, plot_grad_histograms
+    from micrograd_c.viz import *
     dot = draw_dot(loss)            # a graphviz.Digraph: one box per Value (label | data | grad), one per op
     render(dot, "graph.svg")        # or .png, .pdf: needs Graphviz's `dot` program
     plot_grad_histograms(model, "grads.png")
+
+    plot_grad_flow(model, "flow.png")          # each layer's mean and largest |grad|
+    plot_grad_scatter(model, "scatter.png")    # weight grads against bias grads, by layer
+    history.append({"step": k, "grad_norms": grad_norms(model)})  # after each backward
+    plot_grad_norms(history, "norms.png")      # each layer's grad norm, step after step
 
 Works on micrograd_c Values, reference Values and karpathy's micrograd Values.
 graphviz and matplotlib are imported only when a function needs them, so this
@@ -15,7 +20,8 @@ import math
 import os
 
 __all__ = ["draw_dot", "render", "plot_grad_histograms", "plot_weight_grad_heatmap",
-           "plot_training_curves", "plot_decision_boundary"]
+           "plot_training_curves", "plot_decision_boundary", "grad_stats", "grad_norms",
+           "plot_grad_flow", "plot_grad_scatter", "plot_grad_norms", "plot_confusion_matrix"]
 
 _PIP = "pip install matplotlib graphviz (the viz extra)"
 _DOT = "install Graphviz (apt-get install graphviz, brew install graphviz, or https://graphviz.org/download/)"
@@ -227,6 +233,15 @@ def _describe(module):
     return text
 
 
+def _layers(model):
+    """(index, layer) of each layer of model (model.layers, or model itself) that has parameters."""
+    layers = [(i, layer) for i, layer in enumerate(getattr(model, "layers", [model]))
+              if layer.parameters()]
+    if not layers:
+        raise ValueError(f"{type(model).__name__} has no parameters: there are no gradients to plot")
+    return layers
+
+
 def plot_grad_histograms(model, path=None, bins=20, title=None):
     """A histogram of the gradients of each layer of model (model.layers, or model itself).
 
@@ -235,10 +250,7 @@ def plot_grad_histograms(model, path=None, bins=20, title=None):
     nan grads are counted there, not plotted. Up to 4 panels a row.
     """
     ticker = _need("matplotlib.ticker")
-    layers = [(i, layer) for i, layer in enumerate(getattr(model, "layers", [model]))
-              if layer.parameters()]
-    if not layers:
-        raise ValueError(f"{type(model).__name__} has no parameters: there are no gradients to plot")
+    layers = _layers(model)
     ncols = min(len(layers), 4)
     nrows = -(-len(layers) // ncols)
     fig = _figure(figsize=(3.2 * ncols, 2.8 * nrows))
@@ -366,4 +378,160 @@ def plot_decision_boundary(model, X, y, path=None, h=None, title=None):
             right = [(_score(model, Value, p) > 0) == (c == classes[1]) for p, c in zip(X, y)]
             title += f" (accuracy {np.mean(right):.0%} on its {len(X)} points)"
     _style(ax, title, "x[0]", "x[1]")
+    return _done(fig, path)
+
+
+# ---- gradients, layer by layer: as they are now, and over training ----
+
+def grad_stats(model):
+    """The size of each layer's gradients: a dict a layer (model.layers, or model itself; those
+    with parameters), in order, for plot_grad_flow, and, recorded step after step, plot_grad_norms:
+
+        {"layer": "layer 0: Linear 4→32", "count": 160 (its parameters),
+         "norm": the L2 norm of its grads, "mean": their mean |grad|, "max": their largest |grad|,
+         "nonfinite": how many grads are inf or nan (left out of norm, mean and max)}
+
+    The layer is named as plot_grad_histograms titles it. Reads each grad once (~0.5 µs each).
+    """
+    stats = []
+    for i, layer in _layers(model):
+        grads = [p.grad for p in layer.parameters()]
+        finite = [abs(g) for g in grads if math.isfinite(g)]
+        stats.append({"layer": f"layer {i}: {_describe(layer)}", "count": len(grads),
+                      "norm": math.sqrt(math.fsum(g * g for g in finite)),
+                      "mean": math.fsum(finite) / len(finite) if finite else math.nan,
+                      "max": max(finite, default=math.nan), "nonfinite": len(grads) - len(finite)})
+    return stats
+
+
+def grad_norms(model):
+    """{layer: the norm of its grads}, from grad_stats: a record of what plot_grad_norms draws."""
+    return {s["layer"]: s["norm"] for s in grad_stats(model)}
+
+
+def _layer_ticks(ax, names):
+    """The layers' names under their places 0, 1, ... on the x axis, one per line of text."""
+    ax.set_xticks(range(len(names)), [name.replace(": ", "\n") for name in names])
+    ax.set_xlim(-0.6, len(names) - 0.4)
+
+
+def plot_grad_flow(model, path=None, title=None):
+    """How much gradient reaches each layer of model: bars of its mean |grad| in front of its
+    largest, a layer a place, on a log scale (a layer far below the others learns slowly: its
+    grads vanish on the way back; far above, they explode). inf and nan grads are counted in
+    the title, not plotted."""
+    stats = grad_stats(model)
+    fig = _figure(figsize=(max(4.8, 1.4 * len(stats) + 1.6), 3.8))
+    ax = fig.subplots()
+    places = range(len(stats))
+    ax.bar(places, [s["max"] for s in stats], width=0.6, color="#9ecae1", label="largest |grad|")
+    ax.bar(places, [s["mean"] for s in stats], width=0.6, color="#08519c", label="mean |grad|")
+    ax.set_yscale("log")
+    # whole decades from below the shortest bar to above the tallest: the axis' labels are
+    # powers of ten, not the cramped "4×10⁻²" of a range inside one decade
+    sizes = [x for s in stats for x in (s["mean"], s["max"]) if x > 0]  # (nan > 0 is False)
+    if sizes:
+        low, high = math.floor(math.log10(min(sizes))), math.ceil(math.log10(max(sizes)))
+        ax.set_ylim(10.0 ** low, 10.0 ** max(high, low + 1))
+    _layer_ticks(ax, [s["layer"] for s in stats])
+    lost = sum(s["nonfinite"] for s in stats)
+    _style(ax, title or f"Gradient flow, by layer{_not_finite(lost)}", "", "|gradient|", grid=True)
+    ax.legend(fontsize="small", framealpha=0.9)
+    return _done(fig, path)
+
+
+def plot_grad_scatter(model, path=None, title=None):
+    """Each weight's gradient (x) against its neuron's bias gradient (y), a panel a layer of
+    neurons (model.layers, or model itself). For one sample ∂L/∂w_ij = x_j · ∂L/∂b_i, so each
+    input makes a line through 0; for a batch, a cloud along them. Points on the y axis are
+    weights of inputs that were 0; at the origin, neurons that passed no gradient (a dead
+    ReLU). inf and nan grads are counted in a panel's title, not plotted."""
+    ticker = _need("matplotlib.ticker")
+    layers = [(i, layer) for i, layer in _layers(model)
+              if getattr(layer, "neurons", None) or hasattr(layer, "w")]
+    if not layers:
+        raise ValueError(f"{type(model).__name__} has no layers of neurons (weights and a bias)")
+    ncols = min(len(layers), 4)
+    nrows = -(-len(layers) // ncols)
+    fig = _figure(figsize=(3.4 * ncols, 3.2 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[len(layers):]:
+        ax.remove()
+    for ax, (i, layer) in zip(axes, layers):
+        neurons = getattr(layer, "neurons", None) or [layer]
+        pairs = [(w.grad, n.b.grad) for n in neurons for w in n.w]
+        shown = [(x, y) for x, y in pairs if math.isfinite(x) and math.isfinite(y)]
+        ax.axhline(0, color="#888888", linewidth=0.8)
+        ax.axvline(0, color="#888888", linewidth=0.8)
+        if shown:
+            ax.scatter(*zip(*shown), s=7, alpha=0.5, color="#4c72b0", linewidths=0)
+        _style(ax, f"layer {i}: {_describe(layer)}\n{len(pairs)} weights{_not_finite(len(pairs) - len(shown))}",
+               "weight gradient ∂L/∂w", "bias gradient ∂L/∂b", grid=True, xlabel_loc="left")
+        for axis in (ax.xaxis, ax.yaxis):  # (small grads as "2 ... ×10⁻⁵", as the histograms)
+            axis.set_major_locator(ticker.MaxNLocator(nbins=4))
+            formatter = ticker.ScalarFormatter(useMathText=True)
+            formatter.set_powerlimits((-2, 3))
+            axis.set_major_formatter(formatter)
+    fig.suptitle(title or "Weight gradients against their neuron's bias gradient")
+    return _done(fig, path)
+
+
+def plot_grad_norms(history, path=None, title=None):
+    """Each layer's gradient norm against step, a line a layer, on a log scale; history:
+    [{"step": k, "grad_norms": grad_norms(model)}], recorded after each backward. (A line that
+    falls away from the others: grads that vanish; that climbs: grads that explode.) inf and
+    nan norms are counted in the title, not plotted."""
+    ticker = _need("matplotlib.ticker")
+    steps = [h["step"] for h in history]
+    fig = _figure(figsize=(6.4, 3.8))
+    ax = fig.subplots()
+    lost = 0
+    for name in history[0]["grad_norms"] if history else ():
+        norms = [h["grad_norms"][name] for h in history]
+        lost += sum(not math.isfinite(n) for n in norms)
+        ax.plot(steps, norms, linewidth=1.4, label=name, marker="o" if len(norms) <= 20 else None,
+                markersize=3)  # (a short run's points, each a step, are worth seeing)
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))  # steps are whole numbers
+    _style(ax, title or f"Gradient norm, by layer{_not_finite(lost)}", "step", "‖gradient‖",
+           grid=True)
+    if ax.lines:
+        ax.legend(fontsize="small", framealpha=0.9)
+    return _done(fig, path)
+
+
+# ---- classification ----
+
+def plot_confusion_matrix(y_true, y_pred, path=None, labels=None, title=None):
+    """How often each class (a row) was predicted as each class (a column), with the count in
+    each cell; the right answers are the diagonal. labels: the classes, in the order shown
+    (default: those in y_true and y_pred, sorted)."""
+    import numpy as np  # a dependency of micrograd_c itself
+
+    y_true, y_pred = np.asarray(y_true).tolist(), np.asarray(y_pred).tolist()
+    if not y_true or len(y_true) != len(y_pred):
+        raise ValueError(f"y_true and y_pred must be one label a sample, and not empty: they "
+                         f"have {len(y_true)} and {len(y_pred)}")
+    classes = list(labels) if labels is not None else sorted(set(y_true) | set(y_pred))
+    row = {c: k for k, c in enumerate(classes)}
+    counts = np.zeros((len(classes), len(classes)), dtype=int)
+    for t, p in zip(y_true, y_pred):
+        if t not in row or p not in row:
+            raise ValueError(f"{t if t not in row else p!r} is not one of the labels {classes}")
+        counts[row[t], row[p]] += 1
+    fig = _figure(figsize=(5.6, 4.8))
+    ax = fig.subplots()
+    image = ax.imshow(counts, cmap="Blues", vmin=0)
+    fig.colorbar(image, ax=ax, label="count", shrink=0.9)
+    for (i, j), n in np.ndenumerate(counts):
+        if n:  # (an empty cell stays blank: the few mistakes stand out)
+            ax.text(j, i, str(n), ha="center", va="center", fontsize=8,
+                    color="white" if n > counts.max() / 2 else "black")  # legible on dark blue
+    names = [str(c) for c in classes]
+    ax.set_xticks(range(len(classes)), names)
+    ax.set_yticks(range(len(classes)), names)
+    if title is None:
+        right = np.trace(counts)
+        title = f"Confusion matrix: {right} of {len(y_true)} right ({right / len(y_true):.1%})"
+    _style(ax, title, "predicted", "true")
     return _done(fig, path)
