@@ -122,6 +122,18 @@ def _outputs(out: Any) -> tuple[list[Value], Any]:
                      f"{type(out).__name__}")
 
 
+def _leaves(items: list) -> list[Value]:
+    """A Value for each number of items (made in one C call where all are floats: the usual
+    case, a sample's numbers), and each Value as itself."""
+    if all(type(x) is float for x in items):
+        ids = ffi.new("int32_t[]", len(items))
+        err = lib.mg_leaves(len(items), items, ids)
+        if err:
+            _retry(err, lib.mg_leaves, len(items), items, ids)
+        return [_made(i) for i in ids]  # (each holds its node: made held once, for it)
+    return [x if isinstance(x, Value) else Value(x) for x in items]
+
+
 # ---- the guard: no reading a traced Value's number while fn is recorded ----
 
 _guard = threading.local()  # .active: the thread records (engine's data and grad check it)
@@ -251,7 +263,7 @@ class Compiled:
         return self._replay(recording, items)
 
     def _record(self, structure, items):
-        leaves = [x if isinstance(x, Value) else Value(x) for x in items]
+        leaves = _leaves(items)
         version = _version()
         token = lib.mg_trace_begin()
         made = ffi.new("mg_recording **")
