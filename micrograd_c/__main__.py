@@ -1,89 +1,78 @@
-"""python -m micrograd_c: train micrograd's moons demo and show how it goes.
+"""python -m micrograd_c [TASK] [options]: train one of micrograd_c's example tasks (the
+moons demo if no task is named).
 
-The training loop is karpathy's demo notebook (see micrograd_c.moons): MLP(2,
-[16, 16, 1]) on 100 half-moon points, svm max-margin loss + 1e-4 L2, SGD with
-a rate falling from 1.0 to 0.1 over the steps. The progress bar (tqdm) goes to
-stderr, the results to stdout.
+Every task takes --seed, --plot-dir DIR (its pictures) and --json PATH (its numbers); see
+`python -m micrograd_c TASK --help`. The progress bar goes to stderr, the results to stdout.
 """
 import argparse
+import importlib
+import json
 import os
 import sys
-import time
 
-from .moons import engine, train
+from ._tasks import MissingExtra
 
-PLOTS = ("decision_boundary", "training_curves", "grad_histograms")  # what --plot-dir saves
+TASKS = ("moons", "digits", "names", "cartpole")  # each is the module micrograd_c.<task>
+
+
+def parser():
+    top = argparse.ArgumentParser(prog="python -m micrograd_c", description=__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    tasks = top.add_subparsers(dest="task", metavar="TASK")
+    for name in TASKS:
+        task = importlib.import_module(f"micrograd_c.{name}")
+        p = tasks.add_parser(name, help=task.HELP, description=task.__doc__,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+        task.add_arguments(p)
+        p.add_argument("--seed", type=int, default=task.SEED,
+                       help=f"seed for the data split, the weights and the sampling (default {task.SEED})")
+        p.add_argument("--plot-dir", metavar="DIR", help="save the task's pictures in DIR")
+        p.add_argument("--json", metavar="PATH", help="write the task's results to PATH as a JSON object")
+    return top
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m micrograd_c", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=100,
-                   help="training steps (default 100); the learning rate falls from 1.0 to 0.1 over them")
-    p.add_argument("--seed", type=int, default=1337,
-                   help="seed for the data and the weights (default 1337, the notebook's)")
-    p.add_argument("--engine", choices=["c", "reference"], default="c",
-                   help="c: micrograd_c (default); reference: the pure-Python reference")
-    p.add_argument("--plot", metavar="FILE.png", help="save the decision boundary to FILE.png")
-    p.add_argument("--plot-dir", metavar="DIR",
-                   help="save the decision boundary, training curves and gradient histograms in DIR")
-    args = p.parse_args(argv)
-    if args.steps < 0:
-        p.error("--steps must be >= 0")
-    if (args.plot or args.plot_dir) and args.steps == 0:
-        p.error("nothing to plot with --steps 0")
-    # Found out now, not after training: where the pictures go, and what draws them.
-    if args.plot and not os.path.isdir(os.path.dirname(os.path.abspath(args.plot))):
-        p.error(f"--plot {args.plot}: no such directory {os.path.dirname(os.path.abspath(args.plot))}")
-    if args.plot_dir and os.path.exists(args.plot_dir) and not os.path.isdir(args.plot_dir):
-        p.error(f"--plot-dir {args.plot_dir}: not a directory")
-    if args.plot or args.plot_dir:
+    argv = list(argv)
+    if not argv or argv[0] not in TASKS + ("-h", "--help"):
+        argv.insert(0, "moons")  # `python -m micrograd_c --steps 200` is the moons demo, as it was
+    top = parser()
+    args = top.parse_args(argv)
+    # Found out now, not after training: where the results go, and what draws the pictures.
+    for flag, path in (("--plot-dir", args.plot_dir), ("--json", args.json and os.path.dirname(
+            os.path.abspath(args.json)))):
+        if flag == "--plot-dir" and path and os.path.exists(path) and not os.path.isdir(path):
+            top.error(f"--plot-dir {path}: not a directory")
+        if flag == "--json" and path and not os.path.isdir(path):
+            top.error(f"--json {args.json}: no such directory {path}")
+    if args.plot_dir or getattr(args, "plot", None):
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            p.error("--plot and --plot-dir need matplotlib: pip install matplotlib (the viz extra)")
-    return args
+            top.error("--plot and --plot-dir need matplotlib: pip install 'micrograd-c[viz]'")
+    task = importlib.import_module(f"micrograd_c.{args.task}")
+    if hasattr(task, "check_arguments"):
+        task.check_arguments(args, top.error)
+    return task, args
 
 
 def main(argv=None):
-    from tqdm import tqdm
-
-    args = parse_args(argv)
-    Value, MLP = engine(args.engine)
-    print(f"micrograd_c demo: moons, MLP(2, [16, 16, 1]), {args.steps} steps, engine {args.engine}",
-          flush=True)
-    history, model, X, y = [], None, None, None
-    start = time.perf_counter()
-    with tqdm(total=args.steps, unit="step", file=sys.stderr, dynamic_ncols=True) as bar:
-        for model, X, y, rec in train(Value, MLP, args.steps, args.seed):
-            history.append(rec)
-            bar.set_postfix_str(f"loss {rec['loss']:.4f}, accuracy {rec['accuracy']:.0%}", refresh=False)
-            bar.update()
-    elapsed = time.perf_counter() - start
-    if history:
-        print(f"final accuracy {history[-1]['accuracy'] * 100:.1f}%, loss {history[-1]['loss']:.6f}")
-    print(f"time {elapsed:.2f} s")
-    if args.plot or args.plot_dir:
-        try:
-            save_plots(args, model, X, y, history)
-        except OSError as e:  # a full disk, no permission: one line, not a traceback
-            sys.exit(f"cannot save the plots: {e}")
-    return 0
-
-
-def save_plots(args, model, X, y, history):
-    from . import viz
-    if args.plot:
-        viz.plot_decision_boundary(model, X, y, path=args.plot)
-        print(f"decision boundary: {args.plot}")
+    task, args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.plot_dir:
         os.makedirs(args.plot_dir, exist_ok=True)
-        paths = {name: os.path.join(args.plot_dir, name + ".png") for name in PLOTS}
-        viz.plot_decision_boundary(model, X, y, path=paths["decision_boundary"])
-        viz.plot_training_curves(history, path=paths["training_curves"])
-        viz.plot_grad_histograms(model, path=paths["grad_histograms"])
-        for path in paths.values():
-            print(f"saved {path}")
+    try:
+        results = task.run(args)
+    except MissingExtra as e:  # one line naming the extra, not a traceback
+        sys.exit(f"python -m micrograd_c {args.task}: {e}")
+    except OSError as e:  # a picture that cannot be written (a full disk, no permission)
+        sys.exit(f"cannot save the plots: {e}")
+    if args.json:
+        try:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=2)
+                f.write("\n")
+        except OSError as e:
+            sys.exit(f"cannot write {args.json}: {e}")
+    return 0
 
 
 if __name__ == "__main__":

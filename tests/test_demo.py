@@ -1,4 +1,5 @@
 """The demo command (python -m micrograd_c). (Its data, make_moons: test_data.py.)"""
+import json
 import os
 import re
 import subprocess
@@ -50,11 +51,28 @@ def test_demo_command_runs():
     assert "final accuracy" in out.stdout and "time" in out.stdout
 
 
-def test_demo_help_documents_options():
+def test_help_lists_the_tasks():
     out = demo("--help", timeout=60)
     assert out.returncode == 0
-    for option in ("--steps", "--seed", "--engine", "--plot", "--plot-dir"):
+    for task in ("moons", "digits", "names", "cartpole"):
+        assert task in out.stdout
+
+
+def test_demo_help_documents_options():
+    out = demo("moons", "--help", timeout=60)
+    assert out.returncode == 0
+    for option in ("--steps", "--seed", "--engine", "--plot", "--plot-dir", "--json"):
         assert option in out.stdout
+
+
+def test_the_demo_is_the_moons_task(tmp_path):
+    """No task named is the moons task; --json has its numbers, the same from the same seed."""
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert demo("--steps", "3", "--json", str(a)).returncode == 0
+    assert demo("moons", "--steps", "3", "--json", str(b)).returncode == 0
+    ra, rb = json.loads(a.read_text()), json.loads(b.read_text())
+    assert ra["loss"] == rb["loss"] and ra["accuracy"] == rb["accuracy"] and ra["steps"] == 3
+    assert ra["loss"] == [rec for *_, rec in train(*engine("c"), steps=3, seed=1337)][-1]["loss"]
 
 
 def test_demo_rejects_bad_arguments():
