@@ -175,14 +175,19 @@ def mean_nll(model, X, Y):
 
 def sample(model, context, count, rng, longest=20):
     """count names made up by the model: from a context of '.'s, each next character drawn from
-    softmax(logits), until it draws '.' (or the name has `longest` characters)."""
+    softmax(logits), until it draws '.' (or the name has `longest` characters). The first
+    character is drawn from the letters alone: a name has one at least."""
     forward = compile(lambda x: model(x))  # (on one context: a replay, cheaper than a batch of 1)
     words = []
     for _ in range(count):
         window, word = [0] * context, ""
         while len(word) < longest:
             z = np.array([[v.data for v in forward(one_hot(np.array([window]))[0])]])
-            ix = int(rng.choice(VOCAB, p=np.exp(log_softmax(z)[0])))
+            p = np.exp(log_softmax(z)[0])
+            if not word:  # (no end before the first letter)
+                p[0] = 0.0
+                p = p / p.sum()
+            ix = int(rng.choice(VOCAB, p=p))
             if ix == 0:
                 break
             word += CHARS[ix]
