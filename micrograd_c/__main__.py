@@ -44,14 +44,14 @@ def parse_args(argv):
             top.error(f"--plot-dir {path}: not a directory")
         if flag == "--json" and path and not os.path.isdir(path):
             top.error(f"--json {args.json}: no such directory {path}")
+    task = importlib.import_module(f"micrograd_c.{args.task}")
+    if hasattr(task, "check_arguments"):
+        task.check_arguments(args, top.error)
     if args.plot_dir or getattr(args, "plot", None):
         try:
             import matplotlib  # noqa: F401
         except ImportError:
             top.error("--plot and --plot-dir need matplotlib: pip install 'micrograd-c[viz]'")
-    task = importlib.import_module(f"micrograd_c.{args.task}")
-    if hasattr(task, "check_arguments"):
-        task.check_arguments(args, top.error)
     return task, args
 
 

@@ -105,6 +105,7 @@ def test_balanced_accuracy_is_sklearns():
 
 
 def test_it_learns_and_the_same_seed_gives_the_same_run(lists, tmp_path):
+    pytest.importorskip("matplotlib")  # (for its pictures)
     path, plots = tmp_path / "names.json", tmp_path / "plots"
     out = command("names", *TINY, "--seed", "3", "--json", str(path), "--plot-dir", str(plots))
     assert out.returncode == 0, out.stderr
