@@ -9,7 +9,10 @@ from micrograd_c.data import make_moons
 
 def moons(n_samples=100, seed=1337):
     """X (n, 2) float64 and y in {-1, 1}, as the demo makes them (y = y*2 - 1)."""
-    X, y = make_moons(n_samples=n_samples, noise=0.1, random_state=seed)
+    try:
+        X, y = make_moons(n_samples=n_samples, noise=0.1, random_state=seed)
+    except TypeError:  # a --baseline build from before make_moons took scikit-learn's arguments
+        X, y = make_moons(n_samples=n_samples, noise=0.1, seed=seed)
     return np.asarray(X, dtype=np.float64), np.where(np.asarray(y) > 0, 1, -1)
 
 

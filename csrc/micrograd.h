@@ -57,8 +57,9 @@ int32_t mg_op(int32_t kind, int32_t a, int32_t b, double arg);
  * act ReLU if relu, else none. mg_layers applies specs[0], specs[1], ... in
  * turn, to x then to the outputs of the layer before (so each nin is the nout
  * before it); out gets the last layer's outputs, each held once (by the
- * caller); the others are held by the next layer's nodes only. On error no
- * node was made. */
+ * caller); the others are held by the next layer's nodes only. Returns the id
+ * of the last layer's first output (0 if it has none); out may be NULL if it
+ * has one. On error no node was made. */
 typedef struct {
     int32_t nin, nout;
     const int32_t *w, *b;

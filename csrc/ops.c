@@ -1234,8 +1234,11 @@ int32_t mg_layers(int32_t nlayers, const mg_layer_spec *specs, const int32_t *x,
     if (!err && nlayers > 1 && !(inner = malloc(2 * ((size_t)widest + 1) * sizeof(int32_t))))
         err = MG_ENOMEM;
     const int32_t *in = x;
+    int32_t last = 0; /* the last layer's output, if it has one and out is NULL */
+    if (!out && specs[nlayers - 1].nout > 1)
+        err = MG_EINVAL;
     for (int32_t k = 0; k < nlayers && !err; k++) {
-        int32_t *dst = k == nlayers - 1 ? out : inner + (k % 2) * ((size_t)widest + 1);
+        int32_t *dst = k < nlayers - 1 ? inner + (k % 2) * ((size_t)widest + 1) : out ? out : &last;
         err = layer(&specs[k], in, dst);
         if (k > 0) /* the layer before's outputs: held by this one's nodes now (or freed) */
             for (int32_t j = 0; j < specs[k - 1].nout; j++)
@@ -1244,7 +1247,9 @@ int32_t mg_layers(int32_t nlayers, const mg_layer_spec *specs, const int32_t *x,
     }
     free(inner);
     store_unlock();
-    return err;
+    if (err)
+        return err;
+    return out ? (specs[nlayers - 1].nout ? out[0] : 0) : last;
 }
 
 int32_t mg_leaves(int32_t n, const double *x, int32_t *out)

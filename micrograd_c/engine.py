@@ -172,6 +172,11 @@ class Value:
         from and the op's name, with its `_backward` set next. `label` is a name for the
         Value (the nn-zero-to-hero lecture's). TypeError if `data` is not a real number.
         """
+        if isinstance(data, float) and type(self) is Value and not (_children or _op or label) \
+                and len(_referents(self)) == 1:  # a new leaf of a float: most calls
+            i = _mg_op(_LEAF, -1, -1, data)
+            self._i = i if i >= 0 else _retry(i, _mg_op, _LEAF, -1, -1, data)
+            return
         # (a numpy float is a float: the inputs of many a training loop)
         x = data if type(data) is float else float(data) if isinstance(data, float) else \
             _number(data, "Value data")

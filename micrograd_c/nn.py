@@ -437,13 +437,13 @@ def _samples(x):
 
 
 def _inputs(x):
-    """The inputs' node ids as a C array, and what holds them: None for the caller's own Values;
-    else the leaves made here (micrograd takes numbers too: all floats as leaves made in one C
-    call, else a Value each), which _let_go lets go of once the layer's nodes hold them."""
+    """The inputs' node ids (a list, or a C array), and what holds them: None for the caller's
+    own Values; else the leaves made here (micrograd takes numbers too: all floats as leaves made
+    in one C call, else a Value each), let go of once the layers' nodes hold them."""
     if type(x) not in (list, tuple):  # an array, a tensor (whose items would be 0-d tensors)
         x = x.tolist() if type(x).__module__.startswith("torch") else list(x)
     try:
-        return ffi.new("int32_t[]", [xi._i for xi in x]), None
+        return [xi._i for xi in x], None  # (cffi converts the list for the call)
     except AttributeError:  # not all Values
         pass
     if all(isinstance(xi, float) for xi in x):
@@ -453,14 +453,7 @@ def _inputs(x):
             _retry(err, lib.mg_leaves, len(x), x, ids)
         return ids, ids
     values = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
-    return ffi.new("int32_t[]", [v._i for v in values]), values
-
-
-def _let_go(ids, n, holder):
-    """After a layer's call: let go of the n nodes ids, if they are the holder's own (inputs'
-    leaves made in one call, or the outputs of the layer before, which its nodes hold now)."""
-    if holder is ids:
-        lib.mg_release(ids, n)
+    return [v._i for v in values], values
 
 
 def _gathered(owner, parts):
@@ -490,8 +483,9 @@ def _counted_parameters(module):
 
 
 def _specs(owner, layers):
-    """The mg_layer_spec of each of layers (Layers, or a Neuron alone) as a C array, and the id
-    arrays it points into; kept in owner's _cache_specs while nothing has changed."""
+    """The mg_layer_spec of each of layers (Layers, or a Neuron alone) as a C array, the id
+    arrays it points into, the first layer's nin and the last one's nout; kept in owner's
+    _cache_specs while nothing has changed."""
     current = _current(owner, "_cache_specs")
     if current is not None:
         return current
@@ -508,26 +502,27 @@ def _specs(owner, layers):
         spec.nin, spec.nout, spec.w, spec.b = nin, len(neurons), w_ids, b_ids
         spec.relu = 1 if neurons[0].nonlin else 0  # as in micrograd, any truthy nonlin means ReLU
         ids.append((w_ids, b_ids))
-    made = (specs, ids)
+    made = (specs, ids, specs[0].nin, specs[len(layers) - 1].nout)
     _keep(owner, "_cache_specs", made, counted)
     return made
 
 
 def _run_layers(owner, layers, x):
-    """The ids of the last layer's outputs for inputs x, all layers made by one C call."""
-    specs, _ = made = _specs(owner, layers)  # (made: holds the arrays specs points into)
+    """The last layer's outputs for inputs x, a list of Values, all layers made by one C call."""
+    specs, _, nin, nout = made = _specs(owner, layers)  # (made: holds the arrays specs points into)
     x_ids, holder = _inputs(x)
     try:
-        if len(x_ids) != specs[0].nin:
-            raise ValueError(f"expected {specs[0].nin} inputs, got {len(x_ids)}")
-        out = ffi.new("int32_t[]", specs[len(layers) - 1].nout)
-        err = lib.mg_layers(len(layers), specs, x_ids, out)
-        if err:
-            _retry(err, lib.mg_layers, len(layers), specs, x_ids, out)
+        if len(x_ids) != nin:
+            raise ValueError(f"expected {nin} inputs, got {len(x_ids)}")
+        out = ffi.new("int32_t[]", nout) if nout > 1 else ffi.NULL  # (one: mg_layers returns it)
+        first = lib.mg_layers(len(layers), specs, x_ids, out)
+        if first < 0:
+            first = _retry(first, lib.mg_layers, len(layers), specs, x_ids, out)
     finally:
-        _let_go(x_ids, len(x_ids), holder)
+        if holder is x_ids:  # leaves made here: the layers' nodes hold them now (or none does)
+            lib.mg_release(x_ids, len(x_ids))
     del made
-    return out
+    return [_made(first)] if nout == 1 else [_made(i) for i in out]
 
 
 class Neuron(Module):
@@ -545,7 +540,7 @@ class Neuron(Module):
         rows = _samples(x)
         if rows is not None:
             return [self(row) for row in rows]
-        return _made(_run_layers(self, [self], x)[0])
+        return _run_layers(self, [self], x)[0]
 
     def parameters(self) -> list[Value]:
         """The weights, then the bias (micrograd's order)."""
@@ -571,7 +566,7 @@ class Layer(Module):
             return [self(row) for row in rows]
         if not self.neurons:
             return []
-        out = [_made(i) for i in _run_layers(self, [self], x)]
+        out = _run_layers(self, [self], x)
         return out[0] if len(out) == 1 else out
 
     def parameters(self) -> list[Value]:
@@ -597,7 +592,7 @@ def _apply_layers(owner, layers, x):
         return x
     # Chain the layers in C: a hidden layer's outputs are held by the next
     # layer's nodes, so no Python Value is made (and dropped) for them.
-    out = [_made(i) for i in _run_layers(owner, layers, x)]
+    out = _run_layers(owner, layers, x)
     return out[0] if len(out) == 1 and type(layers[-1]) is Layer else out  # as their __call__s do
 
 
