@@ -67,6 +67,10 @@ typedef struct {
 } mg_layer_spec;
 int32_t mg_layers(int32_t nlayers, const mg_layer_spec *specs, const int32_t *x, int32_t *out);
 
+/* A leaf holding x: mg_op(leaf, -1, -1, x), in one argument (the common call:
+ * cffi takes one argument faster than several). */
+int32_t mg_leaf(double x);
+
 /* n leaves holding the floats x[0..n), their ids in out (a layer's inputs given as
  * numbers: micrograd makes a leaf of each). On error no node was made. */
 int32_t mg_leaves(int32_t n, const double *x, int32_t *out);

@@ -1252,6 +1252,14 @@ int32_t mg_layers(int32_t nlayers, const mg_layer_spec *specs, const int32_t *x,
     return out ? (specs[nlayers - 1].nout ? out[0] : 0) : last;
 }
 
+int32_t mg_leaf(double x)
+{
+    store_lock();
+    int32_t id = make(OP_LEAF, -1, -1, x, 0, 0);
+    store_unlock();
+    return id;
+}
+
 int32_t mg_leaves(int32_t n, const double *x, int32_t *out)
 {
     if (n < 0)

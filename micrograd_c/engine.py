@@ -22,7 +22,7 @@ TYPE_CHECKING = False  # (typing is not imported at run time: it would add to th
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-_mg_op, _mg_custom = lib.mg_op, lib.mg_custom
+_mg_op, _mg_leaf, _mg_custom = lib.mg_op, lib.mg_leaf, lib.mg_custom
 _NO_NODE = lib.MG_NO_NODE  # a released Value's `_i`: no node's id, and past every view's end
 
 
@@ -174,8 +174,8 @@ class Value:
         """
         if isinstance(data, float) and type(self) is Value and not (_children or _op or label) \
                 and len(_referents(self)) == 1:  # a new leaf of a float: most calls
-            i = _mg_op(_LEAF, -1, -1, data)
-            self._i = i if i >= 0 else _retry(i, _mg_op, _LEAF, -1, -1, data)
+            i = _mg_leaf(data)
+            self._i = i if i >= 0 else _retry(i, _mg_leaf, data)
             return
         # (a numpy float is a float: the inputs of many a training loop)
         x = data if type(data) is float else float(data) if isinstance(data, float) else \
@@ -411,7 +411,7 @@ class Value:
 
     @data.setter
     def data(self, x: float) -> None:
-        if type(x) is float:
+        if type(x) is float:  # (most writes: an optimizer's step)
             flag = 0
         elif type(x) is int and -_EXACT <= x <= _EXACT:  # zero_grad's `p.grad = 0`
             flag, x = 1, float(x)
@@ -423,10 +423,11 @@ class Value:
         i = self._i
         try:
             _datas[i] = x
+            _data_ints[i] = flag
         except IndexError:
             _see_node(i)
             _datas[i] = x
-        _data_ints[i] = flag
+            _data_ints[i] = flag
 
     @property
     def grad(self) -> float:
@@ -444,7 +445,7 @@ class Value:
 
     @grad.setter
     def grad(self, x: float) -> None:
-        if type(x) is float:
+        if type(x) is float:  # (most writes: an optimizer's step)
             flag = 0
         elif type(x) is int and -_EXACT <= x <= _EXACT:  # zero_grad's `p.grad = 0`
             flag, x = 1, float(x)
@@ -454,10 +455,11 @@ class Value:
         i = self._i
         try:
             _grads[i] = x
+            _grad_ints[i] = flag
         except IndexError:
             _see_node(i)
             _grads[i] = x
-        _grad_ints[i] = flag
+            _grad_ints[i] = flag
 
     # ---- what graph-drawing code written for micrograd reads ----
     @property

@@ -5,6 +5,7 @@ and a call that fails changes nothing."""
 import pytest
 
 import micrograd_c
+import micrograd_c.nn
 from micrograd_c import Value
 from micrograd_c._core import ffi, lib
 from micrograd_c.engine import _KINDS
@@ -93,6 +94,9 @@ def test_other_bad_arguments_are_einval_and_change_nothing():
                   [{"nin": 1, "nout": 1, "w": ids, "b": ids}, {"nin": 2, "nout": 1}]):  # 2 != 1
         assert lib.mg_layers(len(specs), ffi.new("mg_layer_spec[]", specs), ids, out) == lib.MG_EINVAL
     assert lib.mg_layers(0, ffi.NULL, ids, out) == lib.MG_EINVAL
+    both = ffi.new("int32_t[]", [x._i, x._i])
+    two = ffi.new("mg_layer_spec[]", [{"nin": 1, "nout": 2, "w": both, "b": both}])
+    assert lib.mg_layers(1, two, ids, ffi.NULL) == lib.MG_EINVAL  # two outputs, nowhere to put them
     y = x * x
     kids = ffi.new("int32_t[]", 1)
     assert lib.mg_hold_kids(y._i, kids, 1) == lib.MG_EINVAL  # room for one of its two children
