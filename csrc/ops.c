@@ -16,16 +16,6 @@
 #include <string.h>
 #include "ops.h"
 
-/* For the backward pass's steps, inlined where the compiler would rather not
- * (see visit, below). */
-#if defined(_MSC_VER)
-#define ALWAYS_INLINE __forceinline
-#elif defined(__GNUC__)
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define ALWAYS_INLINE inline
-#endif
-
 /* The kinds, in the order of the table (and mg_describe_op's numbers). */
 enum {
     OP_LEAF,
@@ -740,19 +730,44 @@ static int32_t neuron_backward_graph(GradGraph *gg, int32_t id, int32_t g)
 /* Input by input over all lanes (not lane by lane over the inputs), so that the compiler can
  * vectorise across lanes; each lane still adds its terms in neuron_forward's order. With
  * params, each weight and the bias is one number (kid[j][0]) for all lanes. */
+/* Eight lanes of a neuron whose weights are one number each (params), from lane i0: their
+ * sums kept in registers through all the inputs (each lane's in neuron_forward's order), so
+ * that each input's lanes are read once and the sums written once. */
+static ALWAYS_INLINE void neuron_eight_lanes(const double *const *kid, int32_t m, double *out, int32_t i0)
+{
+    double b = kid[2 * m][0];
+    double s0 = b, s1 = b, s2 = b, s3 = b, s4 = b, s5 = b, s6 = b, s7 = b;
+    for (int32_t j = 0; j < m; j++) {
+        const double w = kid[m + j][0], *x = kid[j] + i0;
+        s0 = s0 + w * x[0];
+        s1 = s1 + w * x[1];
+        s2 = s2 + w * x[2];
+        s3 = s3 + w * x[3];
+        s4 = s4 + w * x[4];
+        s5 = s5 + w * x[5];
+        s6 = s6 + w * x[6];
+        s7 = s7 + w * x[7];
+    }
+    out[i0] = s0, out[i0 + 1] = s1, out[i0 + 2] = s2, out[i0 + 3] = s3;
+    out[i0 + 4] = s4, out[i0 + 5] = s5, out[i0 + 6] = s6, out[i0 + 7] = s7;
+}
+
 static int neuron_forward_lanes(const Step *s, const double *const *kid, double *out, int32_t n)
 {
-    int32_t m = (s->nkids - 1) / 2;
-    for (int32_t i = 0; i < n; i++)
+    int32_t m = (s->nkids - 1) / 2, lo = 0; /* lanes [0, lo) done eight at a time */
+    if (s->params)
+        for (; lo + 8 <= n; lo += 8)
+            neuron_eight_lanes(kid, m, out, lo);
+    for (int32_t i = lo; i < n; i++)
         out[i] = s->params ? kid[2 * m][0] : kid[2 * m][i]; /* b + w0*x0 + w1*x1 + ... */
     for (int32_t j = 0; j < m; j++) {
         const double *w = kid[m + j], *x = kid[j];
         if (s->params) {
             double wj = w[0];
-            for (int32_t i = 0; i < n; i++)
+            for (int32_t i = lo; i < n; i++)
                 out[i] = out[i] + wj * x[i];
         } else {
-            for (int32_t i = 0; i < n; i++)
+            for (int32_t i = lo; i < n; i++)
                 out[i] = out[i] + w[i] * x[i];
         }
     }
@@ -760,6 +775,28 @@ static int neuron_forward_lanes(const Step *s, const double *const *kid, double 
         for (int32_t i = 0; i < n; i++)
             out[i] = out[i] < 0.0 ? 0.0 : out[i];
     return 0;
+}
+
+/* The sum over n lanes of d[i] * gate[i], in four partial sums (lane i's term into sum i % 4,
+ * the four added at the end): one running sum would wait ~4 cycles on each add. The same
+ * order, so the same sum, for a given n. */
+static ALWAYS_INLINE double lanes_dot(const double *d, const double *gate, int32_t n)
+{
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += d[i] * gate[i];
+        s1 += d[i + 1] * gate[i + 1];
+        s2 += d[i + 2] * gate[i + 2];
+        s3 += d[i + 3] * gate[i + 3];
+    }
+    if (i < n)
+        s0 += d[i] * gate[i];
+    if (i + 1 < n)
+        s1 += d[i + 1] * gate[i + 1];
+    if (i + 2 < n)
+        s2 += d[i + 2] * gate[i + 2];
+    return (s0 + s1) + (s2 + s3);
 }
 
 /* A child's share of a neuron's lanes' gradient, d[i] * gate[i] each lane (gate[i] alone for
@@ -770,10 +807,7 @@ static ALWAYS_INLINE void neuron_share(double *sum, double *lanes, const double 
                                        int32_t n)
 {
     if (sum && d) {
-        double total = 0.0;
-        for (int32_t i = 0; i < n; i++)
-            total += d[i] * gate[i];
-        *sum += total;
+        *sum += lanes_dot(d, gate, n);
     } else if (sum) {
         double total = 0.0;
         for (int32_t i = 0; i < n; i++)

@@ -7,6 +7,16 @@
 #include <stddef.h>
 #include "store.h"
 
+/* For code the compiler would rather not inline: the backward pass's steps (ops.c's visit),
+ * the lanes' helpers of a batch (replay.c). */
+#if defined(_MSC_VER)
+#define ALWAYS_INLINE __forceinline
+#elif defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
 /* What every op's backward needs: the nodes (read only), the grads it adds
  * to, and the marks that say which nodes the root reaches. */
 typedef struct {

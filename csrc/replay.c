@@ -137,7 +137,7 @@ static int32_t mark_reached(int32_t *ref_of, const int32_t *outs, int32_t nout, 
 }
 
 /* Which captured node ref is (its index in rec->captured), or -1: an input or a step. */
-static int32_t captured_index(const mg_recording *rec, int32_t ref)
+static ALWAYS_INLINE int32_t captured_index(const mg_recording *rec, int32_t ref)
 {
     return ref < 0 && -2 - ref >= rec->nin ? -2 - ref - rec->nin : -1;
 }
@@ -351,7 +351,7 @@ static int32_t chunk_width(int32_t n)
 /* Where reference ref's numbers are, from lane lo: an input's or a step's row (of n lanes),
  * a captured node's row (one chunk long, the same for every chunk: lo is a chunk's first
  * lane), or, for a captured node with no row, its one number. */
-static double *data_lanes(const mg_batch *b, int32_t ref, int32_t lo)
+static ALWAYS_INLINE double *data_lanes(const mg_batch *b, int32_t ref, int32_t lo)
 {
     const mg_recording *rec = b->rec;
     if (ref >= 0)
@@ -364,7 +364,7 @@ static double *data_lanes(const mg_batch *b, int32_t ref, int32_t lo)
 }
 
 /* Step i's grad lanes from lane lo, in grads (a row of n lanes a step). */
-static double *grad_lanes(const mg_batch *b, double *grads, int32_t i, int32_t lo)
+static ALWAYS_INLINE double *grad_lanes(const mg_batch *b, double *grads, int32_t i, int32_t lo)
 {
     return grads + (size_t)i * (size_t)b->n + lo;
 }
