@@ -91,7 +91,8 @@ enum { UNSEEN = -1, REACHED = INT32_MAX };
 
 /* The reference node id has, in *ref: an input's or a step's (set in ref_of already), else a
  * new captured node's (a node made before the recording). Returns 0 or MG_ENOMEM. */
-static int32_t reference(mg_recording *rec, int32_t *ref_of, int32_t id, int32_t *cap, int32_t *ref)
+static ALWAYS_INLINE int32_t reference(mg_recording *rec, int32_t *ref_of, int32_t id, int32_t *cap,
+                                       int32_t *ref)
 {
     if (ref_of[id] != UNSEEN) {
         *ref = ref_of[id];
