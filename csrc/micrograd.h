@@ -167,6 +167,9 @@ int32_t mg_batch_forward(const mg_recording *rec, int32_t n, const double *x, do
 int32_t mg_batch_backward(const mg_batch *batch, const double *seeds);
 int32_t mg_batch_captured(const mg_batch *batch, int32_t *out);
 void mg_batch_free(mg_batch *batch);
+/* x[0] + x[1] + ... + x[n-1], added one by one in that order from 0 (as Python's sum() of
+ * Values adds them): a batch's outputs summed for reduce="sum" or "mean". */
+double mg_batch_sum(int32_t n, const double *x);
 /* How many threads a big batch may use (torch.set_num_threads): n >= 1, or 0 for one a core
  * (the default). mg_get_threads: the number a batch would use at most now. */
 int32_t mg_set_threads(int32_t n);

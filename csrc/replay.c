@@ -727,3 +727,11 @@ void mg_batch_free(mg_batch *batch)
 {
     batch_free(batch);
 }
+
+double mg_batch_sum(int32_t n, const double *x)
+{
+    double total = 0.0;
+    for (int32_t s = 0; s < n; s++)
+        total += x[s];
+    return total;
+}

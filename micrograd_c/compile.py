@@ -205,10 +205,8 @@ def _reduced(recording, batch, outputs, reduce):
         count = lib.mg_batch_captured(batch, ids)  # (held once each: for these Values)
         recording.captured = (engine._values_of(list(ids[0:count])), ids, count)
     _, ids, count = recording.captured
-    total = 0  # (as sum() adds them: from the int 0, sample by sample)
-    for y in outputs.tolist():
-        total = total + y
     n = len(outputs)
+    total = lib.mg_batch_sum(n, ffi.from_buffer("double[]", outputs))  # (as sum() adds them)
     scale = 1.0 / n if reduce == "mean" else 1.0
     data = total * scale if reduce == "mean" else float(total)
     made = engine._mg_custom(-1, ids, count, data, 0)  # (what Value(data, kids) makes, from ids)
