@@ -159,8 +159,11 @@ int32_t mg_replay(const mg_recording *rec, int32_t nin, const int32_t *inputs, i
  * returns the error of the first lane that raises. With keep, what backward needs is kept
  * in *keep: mg_batch_backward then adds, into each captured node's grad, the sum over the
  * samples (in their order) of seeds[s][j] times d out[s][j] / d node. mg_batch_captured:
- * the captured nodes' ids (each held once more, for the caller's Values); returns how many.
- * A batch uses its recording: free the batch first. */
+ * the ids of the captured nodes that have a backward of their own (made from other nodes:
+ * a pass must go on to them), each held once more, for the caller's Values; returns how
+ * many. (A reduced batch's Value has them as its children; the captured leaves, a model's
+ * parameters, need no pass after mg_batch_backward.) A batch uses its recording: free the
+ * batch first. */
 typedef struct mg_batch mg_batch;
 int32_t mg_batch_forward(const mg_recording *rec, int32_t n, const double *x, double *out,
                          mg_batch **keep);

@@ -714,13 +714,15 @@ int32_t mg_batch_backward(const mg_batch *batch, const double *seeds)
 int32_t mg_batch_captured(const mg_batch *batch, int32_t *out)
 {
     const mg_recording *rec = batch->rec;
+    int32_t count = 0;
     store_lock();
-    for (int32_t c = 0; c < rec->ncaptured; c++) {
-        out[c] = rec->captured[c];
-        store.refs[out[c]]++; /* for the caller's Value */
-    }
+    for (int32_t c = 0; c < rec->ncaptured; c++)
+        if (node_has_backward(&store.nodes[rec->captured[c]])) {
+            out[count] = rec->captured[c];
+            store.refs[out[count++]]++; /* for the caller's Value */
+        }
     store_unlock();
-    return rec->ncaptured;
+    return count;
 }
 
 void mg_batch_free(mg_batch *batch)

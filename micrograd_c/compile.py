@@ -194,11 +194,14 @@ def _samples_of(a: Any):
 
 
 def _reduced(recording, batch, outputs, reduce):
-    """The sum or mean of the samples' outputs as a Value made from the captured Values, whose
-    backward is the batch's (a custom op: the C pass stops there and runs it)."""
+    """The sum or mean of the samples' outputs as a Value whose backward is the batch's (a
+    custom op: the C pass stops there and runs it). Its children are the captured Values that
+    have a backward of their own, so that the pass goes on to them; the captured leaves (a
+    model's parameters) get their grads from the batch's backward alone, and a pass over tens
+    of thousands of them would do nothing."""
     import numpy as np
 
-    if recording.captured is None:  # (kept: the captured nodes' ids, for every batch)
+    if recording.captured is None:  # (kept: those captured nodes' ids, for every batch)
         info = ffi.new("mg_recording_info *")
         lib.mg_recording_describe(recording.rec, info)
         ids = ffi.new("int32_t[]", max(1, info.captured))
@@ -237,7 +240,7 @@ class _Recording:
 
     def __init__(self, rec, steps, shape, version):
         self.rec, self.steps, self.shape, self.version = rec, steps, shape, version
-        self.captured = None  # the captured nodes' Values, made by the first reduced batch
+        self.captured = None  # the Values of captured nodes with a backward (see _reduced)
 
 
 class Compiled:
