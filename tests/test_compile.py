@@ -333,6 +333,30 @@ def test_batch_reduced_gives_the_eager_loops_value_and_gradients(reduce):
     assert got == pytest.approx([p.grad for p in model.parameters()], rel=1e-12, abs=1e-15)
 
 
+def test_a_reduced_batch_passes_gradients_on_through_captured_values_made_outside():
+    """A captured Value made from others outside fn (scaled weights, a shared constant): the
+    batch's backward adds its grad, and the pass goes on through it to what it came from."""
+    def made():  # (fresh each time: the nodes between, c * w, keep their grads after a pass)
+        w, c = Value(0.7), Value(-1.3)
+        return w, c, w * 2.5, (c * w).tanh()  # the last two made before fn: captured
+
+    def f(x, w, scaled, shift):
+        return (scaled * x + shift).relu() + w * x
+
+    X = np.linspace(-2.0, 3.0, 17)
+    w, c, scaled, shift = made()
+    total = micrograd_c.compile(lambda x: f(x, w, scaled, shift)).batch(X, reduce="sum")
+    assert {id(v) for v in total._prev} == {id(scaled), id(shift)}  # not the leaves w and c
+    total.backward()
+    ew, ec, escaled, eshift = made()
+    eager = sum(f(x, ew, escaled, eshift) for x in X.tolist())
+    eager.backward()
+    assert total.data == eager.data
+    got, want = (w.grad, c.grad, scaled.grad, shift.grad), (ew.grad, ec.grad, escaled.grad, eshift.grad)
+    assert got == pytest.approx(want, rel=1e-12)
+    assert w.grad != 0 and c.grad != 0  # c reached only through shift
+
+
 def test_cross_entropy_with_one_hot_targets_compiles():
     """A classifier's minibatch step: cross_entropy (its detached max shift is recorded) with
     one-hot rows, batched; the same loss and grads as the eager loop with class indices."""
