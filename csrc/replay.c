@@ -400,8 +400,12 @@ static void forward_part(Part *w)
         int32_t len = w->hi - lo < LANE_CHUNK ? w->hi - lo : LANE_CHUNK;
         for (int32_t i = 0; i < rec->nsteps && !w->err; i++) {
             const Step *step = &rec->steps[i];
-            for (int32_t j = 0; j < step->nkids; j++)
-                kids[j] = data_lanes(b, rec->refs[rec->kids_at[i] + j], lo);
+            const int32_t *refs = rec->refs + rec->kids_at[i];
+            int32_t j = 0, first = step->params ? step_first_param(step) : step->nkids;
+            for (; j < first; j++)
+                kids[j] = data_lanes(b, refs[j], lo);
+            for (; j < step->nkids; j++) /* parameters: one number each */
+                kids[j] = &b->params[captured_index(rec, refs[j])];
             w->err = OPS[step->op].forward_lanes(step, kids, data_lanes(b, i, lo), len);
         }
     }
@@ -448,22 +452,29 @@ static void backward_part(Part *w)
         }
         for (int32_t i = rec->nsteps - 1; i >= 0; i--) { /* parents before children */
             const Step *step = &rec->steps[i];
-            int32_t first = step->params ? step_first_param(step) : step->nkids;
-            for (int32_t j = 0; j < step->nkids; j++) {
-                int32_t ref = rec->refs[rec->kids_at[i] + j], c = captured_index(rec, ref);
+            const int32_t *refs = rec->refs + rec->kids_at[i];
+            int32_t j = 0, first = step->params ? step_first_param(step) : step->nkids;
+            for (; j < first; j++) {
+                int32_t ref = refs[j], c = captured_index(rec, ref);
                 kids[j] = data_lanes(b, ref, lo);
-                kid_sums[j] = j >= first ? &sums[c] : NULL;
+                kid_sums[j] = NULL;
                 kid_grads[j] = ref >= 0 ? grad_lanes(b, w->grads, ref, lo) : NULL;
-                if (c >= 0 && j < first) {
+                if (c >= 0) { /* a captured node's lanes' grads, summed below */
                     kid_grads[j] = scratch + (size_t)j * width;
                     for (int32_t s = 0; s < len; s++)
                         kid_grads[j][s] = 0.0;
                 }
             }
+            for (; j < step->nkids; j++) { /* parameters: one number each, one sum each */
+                int32_t c = captured_index(rec, refs[j]);
+                kids[j] = &b->params[c];
+                kid_sums[j] = &sums[c];
+                kid_grads[j] = NULL;
+            }
             OPS[step->op].backward_lanes(step, kids, data_lanes(b, i, lo), grad_lanes(b, w->grads, i, lo),
                                          kid_grads, kid_sums, len);
-            for (int32_t j = 0; j < step->nkids && j < first; j++) {
-                int32_t c = captured_index(rec, rec->refs[rec->kids_at[i] + j]);
+            for (j = 0; j < first; j++) {
+                int32_t c = captured_index(rec, refs[j]);
                 double sum = 0.0; /* (in lane order) */
                 for (int32_t s = 0; s < len && c >= 0; s++)
                     sum += kid_grads[j][s];
