@@ -156,7 +156,9 @@ int32_t mg_replay(const mg_recording *rec, int32_t nin, const int32_t *inputs, i
 /* A recording run for n samples at once (micrograd_c.compile's batch): x holds a sample a row
  * (n rows of the recording's nin input numbers), out gets a sample's outputs a row (n rows
  * of nout); each lane computes what a replay of that sample would, to the bit, or the call
- * returns the error of the first lane that raises. With keep, what backward needs is kept
+ * returns the error of the first lane that raises. (A recording's first batch lays it out
+ * for lanes, kept in the recording: a recording never batched pays nothing for it.) With
+ * keep, what backward needs is kept
  * in *keep: mg_batch_backward then adds, into each captured node's grad, the sum over the
  * samples (in their order) of seeds[s][j] times d out[s][j] / d node. mg_batch_captured:
  * the ids of the captured nodes that have a backward of their own (made from other nodes:
@@ -165,8 +167,7 @@ int32_t mg_replay(const mg_recording *rec, int32_t nin, const int32_t *inputs, i
  * parameters, need no pass after mg_batch_backward.) A batch uses its recording: free the
  * batch first. */
 typedef struct mg_batch mg_batch;
-int32_t mg_batch_forward(const mg_recording *rec, int32_t n, const double *x, double *out,
-                         mg_batch **keep);
+int32_t mg_batch_forward(mg_recording *rec, int32_t n, const double *x, double *out, mg_batch **keep);
 int32_t mg_batch_backward(const mg_batch *batch, const double *seeds);
 int32_t mg_batch_captured(const mg_batch *batch, int32_t *out);
 void mg_batch_free(mg_batch *batch);

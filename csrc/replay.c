@@ -143,17 +143,23 @@ static ALWAYS_INLINE int32_t captured_index(const mg_recording *rec, int32_t ref
     return ref < 0 && -2 - ref >= rec->nin ? -2 - ref - rec->nin : -1;
 }
 
-/* How a batch will lay out the captured nodes. A step whose children from step_first_param
- * on are all captured (a neuron of a layer's parameters: the usual case) reads each of them
- * as one number (params); every other read of a captured node, and a captured output, is of
- * a row of lanes holding its number, made only for the captured nodes that need one. */
+/* How a batch will lay out the captured nodes, planned by a recording's first batch (with
+ * the store's lock held). A step whose children from step_first_param on are all captured (a
+ * neuron of a layer's parameters: the usual case) reads each of them as one number (params);
+ * every other read of a captured node, and a captured output, is of a row of lanes holding
+ * its number, made only for the captured nodes that need one. */
 static int32_t plan_batch(mg_recording *rec)
 {
-    rec->captured_row = malloc(((size_t)rec->ncaptured + 1) * sizeof(int32_t));
-    rec->spare = calloc(1, sizeof *rec->spare);
-    if (!rec->captured_row || !rec->spare)
+    int32_t *captured_row = malloc(((size_t)rec->ncaptured + 1) * sizeof(int32_t));
+    struct spare *spare = calloc(1, sizeof *spare);
+    if (!captured_row || !spare) {
+        free(captured_row);
+        free(spare);
         return MG_ENOMEM;
-    rec->spare->holders = 1;
+    }
+    spare->holders = 1;
+    rec->captured_row = captured_row;
+    rec->spare = spare;
     for (int32_t c = 0; c < rec->ncaptured; c++)
         rec->captured_row[c] = -1;
     for (int32_t i = 0; i < rec->nsteps; i++) {
@@ -216,7 +222,7 @@ static int32_t record(int32_t start, int32_t nin, const int32_t *inputs, int32_t
     }
     for (int32_t j = 0; j < nout && !err; j++)
         err = reference(rec, ref_of, outs[j], &cap, &rec->outs[j]);
-    return err ? err : plan_batch(rec);
+    return err;
 }
 
 int32_t mg_trace_end(int32_t token, int32_t nin, const int32_t *inputs, int32_t nout,
@@ -637,14 +643,18 @@ static void batch_free(mg_batch *batch)
     free(batch);
 }
 
-int32_t mg_batch_forward(const mg_recording *rec, int32_t n, const double *x, double *out,
-                         mg_batch **keep)
+int32_t mg_batch_forward(mg_recording *rec, int32_t n, const double *x, double *out, mg_batch **keep)
 {
     if (!rec || n < 1)
         return MG_EINVAL;
+    store_lock();
+    int32_t err = rec->captured_row ? 0 : plan_batch(rec);
+    store_unlock();
+    if (err)
+        return err;
     mg_batch *batch = calloc(1, sizeof *batch);
     size_t rows = (size_t)rec->nin + (size_t)rec->nsteps;
-    int32_t err = batch ? 0 : MG_ENOMEM;
+    err = batch ? 0 : MG_ENOMEM;
     if (!err) {
         batch->rec = rec;
         batch->n = n;
