@@ -281,9 +281,12 @@ def main():
 
     info = machine()
     results, failed = {}, False
+    # (a baseline from before compile has none of its workloads to run)
+    baseline_compiles = bool(args.baseline) and (Path(args.baseline) / "micrograd_c" / "compile.py").exists()
+
     def runs_it(workload, impl):
         if workload in COMPILED:
-            return impl in COMPILED[workload]
+            return impl in COMPILED[workload] and (impl != "baseline" or baseline_compiles)
         if impl in MOONS_ONLY:  # (numpy, C: the moons step only)
             return workload == "moons"
         return not (impl == "torch" and workload == "access")  # (a tensor's grad is no number)
