@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 _mg_op, _mg_leaf, _mg_custom = lib.mg_op, lib.mg_leaf, lib.mg_custom
 _NO_NODE = lib.MG_NO_NODE  # a released Value's `_i`: no node's id, and past every view's end
+_NO_KIDS = ()  # (the empty tuple: Value's default _children, the only one there is)
 
 
 def _views():
@@ -172,8 +173,8 @@ class Value:
         from and the op's name, with its `_backward` set next. `label` is a name for the
         Value (the nn-zero-to-hero lecture's). TypeError if `data` is not a real number.
         """
-        if isinstance(data, float) and type(self) is Value and not (_children or _op or label) \
-                and len(_referents(self)) == 1:  # a new leaf of a float: most calls
+        if isinstance(data, float) and _children is _NO_KIDS and _op == "" and label == "" \
+                and type(self) is Value and len(_referents(self)) == 1:  # a new leaf of a float
             i = _mg_leaf(data)
             self._i = i if i >= 0 else _retry(i, _mg_leaf, data)
             return
