@@ -1288,10 +1288,7 @@ int32_t mg_layers(int32_t nlayers, const mg_layer_spec *specs, const int32_t *x,
 
 int32_t mg_leaf(double x)
 {
-    store_lock();
-    int32_t id = make(OP_LEAF, -1, -1, x, 0, 0);
-    store_unlock();
-    return id;
+    return mg_op(OP_LEAF, -1, -1, x);
 }
 
 int32_t mg_leaves(int32_t n, const double *x, int32_t *out)
