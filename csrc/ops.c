@@ -15,6 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ops.h"
+/* SSE2 (every x86-64 CPU has it: no dispatch) for the lanes' dot products; elsewhere plain C
+ * that adds the same terms in the same order. */
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+#define MG_SSE2 1
+#endif
 
 /* The kinds, in the order of the table (and mg_describe_op's numbers). */
 enum {
@@ -727,9 +733,6 @@ static int32_t neuron_backward_graph(GradGraph *gg, int32_t id, int32_t g)
     return err;
 }
 
-/* Input by input over all lanes (not lane by lane over the inputs), so that the compiler can
- * vectorise across lanes; each lane still adds its terms in neuron_forward's order. With
- * params, each weight and the bias is one number (kid[j][0]) for all lanes. */
 /* Eight lanes of a neuron whose weights are one number each (params), from lane i0: their
  * sums kept in registers through all the inputs (each lane's in neuron_forward's order), so
  * that each input's lanes are read once and the sums written once. */
@@ -752,6 +755,9 @@ static ALWAYS_INLINE void neuron_eight_lanes(const double *const *kid, int32_t m
     out[i0 + 4] = s4, out[i0 + 5] = s5, out[i0 + 6] = s6, out[i0 + 7] = s7;
 }
 
+/* Input by input over all lanes (not lane by lane over the inputs), so that the compiler can
+ * vectorise across lanes; each lane still adds its terms in neuron_forward's order. With
+ * params, each weight and the bias is one number (kid[j][0]) for all lanes. */
 static int neuron_forward_lanes(const Step *s, const double *const *kid, double *out, int32_t n)
 {
     int32_t m = (s->nkids - 1) / 2, lo = 0; /* lanes [0, lo) done eight at a time */
@@ -777,38 +783,52 @@ static int neuron_forward_lanes(const Step *s, const double *const *kid, double 
     return 0;
 }
 
-/* The sum over n lanes of d[i] * gate[i], in four partial sums (lane i's term into sum i % 4,
- * the four added at the end): one running sum would wait ~4 cycles on each add. The same
- * order, so the same sum, for a given n. */
-static ALWAYS_INLINE double lanes_dot(const double *d, const double *gate, int32_t n)
+/* The sums over n lanes of a[i] * gate[i] and of b[i] * gate[i] (two weights' gradients:
+ * gate is read once for both), each in four partial sums (lane i's term into sum i % 4, the
+ * four added at the end): one running sum would wait ~4 cycles on each add. The same order,
+ * so the same sums, for a given n. */
+static ALWAYS_INLINE void lanes_dots(const double *a, const double *b, const double *gate, int32_t n,
+                                     double *sum_a, double *sum_b)
 {
-    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    double sa[4] = { 0.0, 0.0, 0.0, 0.0 }, sb[4] = { 0.0, 0.0, 0.0, 0.0 };
     int32_t i = 0;
+#ifdef MG_SSE2
+    /* (s[0], s[1]) and (s[2], s[3]) in registers: the same multiplies and adds, two at a time */
+    __m128d a01 = _mm_setzero_pd(), a23 = _mm_setzero_pd(), b01 = _mm_setzero_pd(), b23 = _mm_setzero_pd();
     for (; i + 4 <= n; i += 4) {
-        s0 += d[i] * gate[i];
-        s1 += d[i + 1] * gate[i + 1];
-        s2 += d[i + 2] * gate[i + 2];
-        s3 += d[i + 3] * gate[i + 3];
+        __m128d g01 = _mm_loadu_pd(gate + i), g23 = _mm_loadu_pd(gate + i + 2);
+        a01 = _mm_add_pd(a01, _mm_mul_pd(_mm_loadu_pd(a + i), g01));
+        a23 = _mm_add_pd(a23, _mm_mul_pd(_mm_loadu_pd(a + i + 2), g23));
+        b01 = _mm_add_pd(b01, _mm_mul_pd(_mm_loadu_pd(b + i), g01));
+        b23 = _mm_add_pd(b23, _mm_mul_pd(_mm_loadu_pd(b + i + 2), g23));
     }
-    if (i < n)
-        s0 += d[i] * gate[i];
-    if (i + 1 < n)
-        s1 += d[i + 1] * gate[i + 1];
-    if (i + 2 < n)
-        s2 += d[i + 2] * gate[i + 2];
-    return (s0 + s1) + (s2 + s3);
+    _mm_storeu_pd(sa, a01);
+    _mm_storeu_pd(sa + 2, a23);
+    _mm_storeu_pd(sb, b01);
+    _mm_storeu_pd(sb + 2, b23);
+#else
+    for (; i + 4 <= n; i += 4)
+        for (int32_t k = 0; k < 4; k++) {
+            sa[k] += a[i + k] * gate[i + k];
+            sb[k] += b[i + k] * gate[i + k];
+        }
+#endif
+    for (int32_t k = 0; i + k < n; k++) {
+        sa[k] += a[i + k] * gate[i + k];
+        sb[k] += b[i + k] * gate[i + k];
+    }
+    *sum_a = (sa[0] + sa[1]) + (sa[2] + sa[3]);
+    *sum_b = (sb[0] + sb[1]) + (sb[2] + sb[3]);
 }
 
 /* A child's share of a neuron's lanes' gradient, d[i] * gate[i] each lane (gate[i] alone for
- * the bias: d NULL), summed over the lanes into *sum (a parameter: a dot product, with no
- * lanes of its own), else added into its lanes. (A loop for each case, none with a test
+ * the bias: d NULL), added into its lanes (kid_grad), or summed over the lanes into *sum
+ * (kid_sum) for the bias of a neuron with params. (A loop for each case, none with a test
  * inside, so that they vectorise.) */
 static ALWAYS_INLINE void neuron_share(double *sum, double *lanes, const double *d, const double *gate,
                                        int32_t n)
 {
-    if (sum && d) {
-        *sum += lanes_dot(d, gate, n);
-    } else if (sum) {
+    if (sum) {
         double total = 0.0;
         for (int32_t i = 0; i < n; i++)
             total += gate[i];
@@ -840,12 +860,20 @@ static void neuron_backward_lanes(const Step *s, const double *const *kid, const
     double gate[LANES_MAX];
     for (int32_t i = 0; i < n; i++)
         gate[i] = s->op == OP_NEURON_RELU ? (double)(out[i] > 0.0) * g[i] : g[i];
-    for (int32_t j = 0; j < m; j++) {
-        neuron_share(kid_sum[m + j], kid_grad[m + j], kid[j], gate, n);
-        if (s->params)
-            neuron_input_share(kid_grad[j], kid[m + j][0], gate, n);
-        else
-            neuron_share(kid_sum[j], kid_grad[j], kid[m + j], gate, n);
+    for (int32_t j = 0; j < m && s->params; j += 2) { /* weights two at a time (see lanes_dots) */
+        int32_t k = j + 1 < m ? j + 1 : j;               /* (an odd last one with itself) */
+        double dw_j, dw_k;
+        lanes_dots(kid[j], kid[k], gate, n, &dw_j, &dw_k);
+        *kid_sum[m + j] += dw_j;
+        neuron_input_share(kid_grad[j], kid[m + j][0], gate, n);
+        if (k != j) {
+            *kid_sum[m + k] += dw_k;
+            neuron_input_share(kid_grad[k], kid[m + k][0], gate, n);
+        }
+    }
+    for (int32_t j = 0; j < m && !s->params; j++) {
+        neuron_share(NULL, kid_grad[m + j], kid[j], gate, n);
+        neuron_share(NULL, kid_grad[j], kid[m + j], gate, n);
     }
     neuron_share(kid_sum[2 * m], kid_grad[2 * m], NULL, gate, n);
 }
