@@ -89,26 +89,16 @@ static void recording_free(mg_recording *rec)
 /* ref_of[id] while a node has no reference yet, and once the outputs are known to reach it. */
 enum { UNSEEN = -1, REACHED = INT32_MAX };
 
-/* The reference node id has, in *ref: an input's or a step's (set in ref_of already), else a
- * new captured node's (a node made before the recording). Returns 0 or MG_ENOMEM. */
-static ALWAYS_INLINE int32_t reference(mg_recording *rec, int32_t *ref_of, int32_t id, int32_t *cap,
-                                       int32_t *ref)
+/* The reference node id has: an input's or a step's (set in ref_of already), else a new
+ * captured node's (a node made before the recording; rec->captured has room for every
+ * reference a recording makes). */
+static ALWAYS_INLINE int32_t reference(mg_recording *rec, int32_t *ref_of, int32_t id)
 {
-    if (ref_of[id] != UNSEEN) {
-        *ref = ref_of[id];
-        return 0;
-    }
-    if (rec->ncaptured == *cap) {
-        *cap = 2 * *cap + 8;
-        int32_t *more = realloc(rec->captured, (size_t)*cap * sizeof(int32_t));
-        if (!more)
-            return MG_ENOMEM;
-        rec->captured = more;
-    }
+    if (ref_of[id] != UNSEEN)
+        return ref_of[id];
     store.refs[id]++; /* held by the recording */
     rec->captured[rec->ncaptured] = id;
-    *ref = ref_of[id] = -2 - rec->nin - rec->ncaptured++;
-    return 0;
+    return ref_of[id] = -2 - rec->nin - rec->ncaptured++;
 }
 
 /* Mark (in ref_of, as REACHED) the recording's nodes the outputs reach: those made at tape
@@ -189,7 +179,7 @@ static int32_t record(int32_t start, int32_t nin, const int32_t *inputs, int32_t
     for (int32_t k = 0; k < nin; k++)
         ref_of[inputs[k]] = -2 - k;
     int32_t err = mark_reached(ref_of, outs, nout, start);
-    int32_t nsteps = 0, nrefs = 0, cap = 0;
+    int32_t nsteps = 0, nrefs = 0;
     for (int32_t p = start; p < store.tape_len && !err; p++) { /* count steps and references */
         int32_t id = store.tape[p];
         if (store.nodes[id].op != FREE_SLOT && ref_of[id] == REACHED) {
@@ -201,7 +191,8 @@ static int32_t record(int32_t start, int32_t nin, const int32_t *inputs, int32_t
     rec->kids_at = malloc(((size_t)nsteps + 1) * sizeof(int32_t));
     rec->refs = malloc(((size_t)nrefs + 1) * sizeof(int32_t));
     rec->outs = malloc(((size_t)nout + 1) * sizeof(int32_t));
-    if (!err && !(rec->steps && rec->kids_at && rec->refs && rec->outs))
+    rec->captured = malloc(((size_t)nrefs + nout + 1) * sizeof(int32_t)); /* (the most there can be) */
+    if (!err && !(rec->steps && rec->kids_at && rec->refs && rec->outs && rec->captured))
         err = MG_ENOMEM;
     nrefs = 0;
     for (int32_t p = start; p < store.tape_len && !err; p++) {
@@ -215,13 +206,17 @@ static int32_t record(int32_t start, int32_t nin, const int32_t *inputs, int32_t
             break;
         }
         rec->kids_at[rec->nsteps] = nrefs;
-        for (int32_t j = 0; j < nkids && !err; j++) /* (its children come before it: known) */
-            err = reference(rec, ref_of, rec->refs[nrefs + j], &cap, &rec->refs[nrefs + j]);
+        for (int32_t j = 0; j < nkids; j++) /* (its children come before it: known) */
+            rec->refs[nrefs + j] = reference(rec, ref_of, rec->refs[nrefs + j]);
         nrefs += nkids;
         ref_of[id] = rec->nsteps++; /* its own reference, for the steps after it */
     }
     for (int32_t j = 0; j < nout && !err; j++)
-        err = reference(rec, ref_of, outs[j], &cap, &rec->outs[j]);
+        rec->outs[j] = reference(rec, ref_of, outs[j]);
+    if (!err) { /* (the room not needed given back) */
+        int32_t *fits = realloc(rec->captured, ((size_t)rec->ncaptured + 1) * sizeof(int32_t));
+        rec->captured = fits ? fits : rec->captured;
+    }
     return err;
 }
 

@@ -326,10 +326,8 @@ void put_back(int32_t id)
     store.live--;
 }
 
-void node_drop(int32_t id)
+void node_free(int32_t id)
 {
-    if (--store.refs[id] > 0)
-        return;
     /* Each node enters `todo` once, when its count reaches zero, so the
      * worklist fits in one entry per slot; no recursion, however deep. */
     int32_t count = 0;

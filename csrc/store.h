@@ -102,9 +102,9 @@ void node_hold_kids(const Node *n);
 /* Free the slot (reusable once the tape is compacted); the caller has dealt
  * with the children. */
 void put_back(int32_t id);
-/* Drop one reference; a node nobody refers to is freed, and so, in turn, are
- * children only it referred to. */
-void node_drop(int32_t id);
+/* Free node id, which nobody refers to now, and, in turn, the children only it
+ * referred to (node_drop's work when a count reaches zero). */
+void node_free(int32_t id);
 /* Let go of the node's children and of what it keeps beside them: it is left
  * with no children, for the caller to give a kind. */
 void node_unlink(int32_t id);
@@ -133,6 +133,14 @@ static inline int tape_pinned(void)
 static inline int node_is_live(int32_t id)
 {
     return id >= 0 && id < store.top && store.nodes[id].op != FREE_SLOT;
+}
+
+/* Drop one reference; a node nobody refers to is freed, and so, in turn, are
+ * children only it referred to. (Inline: most drops only count down.) */
+static inline void node_drop(int32_t id)
+{
+    if (--store.refs[id] == 0)
+        node_free(id);
 }
 
 static inline int32_t node_nkids(const Node *n)

@@ -36,7 +36,7 @@ import weakref
 
 from . import engine
 from ._core import ffi, lib
-from .engine import Value, _const, _made, _raise, _retry
+from .engine import Value, _const, _made, _new, _raise, _retry
 
 TYPE_CHECKING = False  # (typing is not imported at run time: it would add to the import time)
 if TYPE_CHECKING:
@@ -122,16 +122,22 @@ def _outputs(out: Any) -> tuple[list[Value], Any]:
                      f"{type(out).__name__}")
 
 
-def _leaves(items: list) -> list[Value]:
+def _leaves(items: list) -> tuple[list[Value], Any]:
     """A Value for each number of items (made in one C call where all are floats: the usual
-    case, a sample's numbers), and each Value as itself."""
+    case, a sample's numbers), and each Value as itself; and their node ids (a C array)."""
     if all(type(x) is float for x in items):
         ids = ffi.new("int32_t[]", len(items))
         err = lib.mg_leaves(len(items), items, ids)
         if err:
             _retry(err, lib.mg_leaves, len(items), items, ids)
-        return [_made(i) for i in ids]  # (each holds its node: made held once, for it)
-    return [x if isinstance(x, Value) else Value(x) for x in items]
+        new, leaves = _new, []  # (each holds its node: made held once, for it; as _made does)
+        for i in ids:
+            v = new(Value)
+            v._i = i
+            leaves.append(v)
+        return leaves, ids
+    leaves = [x if isinstance(x, Value) else Value(x) for x in items]
+    return leaves, ffi.new("int32_t[]", [v._i for v in leaves])
 
 
 # ---- the guard: no reading a traced Value's number while fn is recorded ----
@@ -264,7 +270,7 @@ class Compiled:
         return self._replay(recording, items)
 
     def _record(self, structure, items):
-        leaves = _leaves(items)
+        leaves, ids = _leaves(items)
         version = _version()
         token = lib.mg_trace_begin()
         made = ffi.new("mg_recording **")
@@ -276,7 +282,6 @@ class Compiled:
         except BaseException:
             lib.mg_trace_end(token, 0, ffi.NULL, 0, ffi.NULL, made)
             raise
-        ids = ffi.new("int32_t[]", [v._i for v in leaves])
         out_ids = ffi.new("int32_t[]", [v._i for v in outs])
         err = lib.mg_trace_end(token, len(leaves), ids, len(outs), out_ids, made)
         if err == lib.MG_EINVAL:
