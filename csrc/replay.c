@@ -37,8 +37,8 @@ struct mg_recording {
      * that read them lane by lane (captured_row[c] >= 0, of nrows), and which steps read their
      * parameters as one number each (Step.params: see plan_batch). */
     int32_t *captured_row, nrows;
-    /* A batch's big buffers, kept for the next batch (see take and give_back): fresh ones
-     * would be fresh pages, and their faults cost more than the arithmetic (a batch of 20,000
+    /* A batch's big buffer (its lanes), kept for the next batch (see take and give_back): a
+     * fresh one would be fresh pages, and their faults cost more than the arithmetic (a batch of 20,000
      * moons samples: 20 ms against 9.5 ms, and half the gain of a second thread). Held by the
      * recording and by each of its batches (a batch may be freed after its recording: Python's
      * collector frees a cycle's objects in any order), freed by the last (spare_drop). */
@@ -46,8 +46,8 @@ struct mg_recording {
 };
 
 struct spare {
-    double *lanes, *grads;
-    size_t lanes_len, grads_len;
+    double *lanes;
+    size_t lanes_len;
     int32_t holders;
 };
 
@@ -56,7 +56,6 @@ static void spare_drop(struct spare *spare)
 {
     if (spare && --spare->holders == 0) {
         free(spare->lanes);
-        free(spare->grads);
         free(spare);
     }
 }
@@ -342,6 +341,8 @@ struct mg_batch {
     double *params;          /* each captured node's number */
     double *captured;        /* rows of a chunk's lanes: the captured nodes' that have one
                               * (rec->captured_row), their number repeated */
+    const double *x;         /* the forward's inputs and outputs, a sample a row (the */
+    double *out;             /* caller's: read and written by each part for its lanes) */
 };
 
 /* A chunk's lanes: LANE_CHUNK, or n if fewer (a captured node's row is one chunk long). */
@@ -365,10 +366,11 @@ static ALWAYS_INLINE double *data_lanes(const mg_batch *b, int32_t ref, int32_t 
     return row < 0 ? &b->params[k - rec->nin] : b->captured + (size_t)row * (size_t)chunk_width(b->n);
 }
 
-/* Step i's grad lanes from lane lo, in grads (a row of n lanes a step). */
-static ALWAYS_INLINE double *grad_lanes(const mg_batch *b, double *grads, int32_t i, int32_t lo)
+/* Step i's grad lanes for the chunk a part works on, in its grads (a row of a chunk's lanes a
+ * step: a chunk's grads are wanted only while its backward runs, so they stay in the cache). */
+static ALWAYS_INLINE double *grad_lanes(double *grads, int32_t i, size_t width)
 {
-    return grads + (size_t)i * (size_t)b->n + lo;
+    return grads + (size_t)i * width;
 }
 
 static int32_t widest_step(const mg_recording *rec)
@@ -384,7 +386,6 @@ static int32_t widest_step(const mg_recording *rec)
  * chunk's rows stay in the cache). */
 typedef struct {
     const mg_batch *batch;
-    double *grads;           /* backward: rows of n lanes, as batch->lanes */
     const double *seeds;
     double *chunk_sums;      /* backward: ncaptured sums for each chunk of lanes */
     int32_t lo, hi;
@@ -399,6 +400,11 @@ static void forward_part(Part *w)
     w->err = kids ? 0 : MG_ENOMEM;
     for (int32_t lo = w->lo; lo < w->hi && !w->err; lo += LANE_CHUNK) {
         int32_t len = w->hi - lo < LANE_CHUNK ? w->hi - lo : LANE_CHUNK;
+        for (int32_t k = 0; k < rec->nin; k++) { /* the inputs' lanes, from the samples' rows */
+            double *row = data_lanes(b, -2 - k, lo);
+            for (int32_t s = 0; s < len; s++)
+                row[s] = b->x[(size_t)(lo + s) * rec->nin + k];
+        }
         for (int32_t i = 0; i < rec->nsteps && !w->err; i++) {
             const Step *step = &rec->steps[i];
             const int32_t *refs = rec->refs + rec->kids_at[i];
@@ -408,6 +414,11 @@ static void forward_part(Part *w)
             for (; j < step->nkids; j++) /* parameters: one number each */
                 kids[j] = &b->params[captured_index(rec, refs[j])];
             w->err = OPS[step->op].forward_lanes(step, kids, data_lanes(b, i, lo), len);
+        }
+        for (int32_t j = 0; j < rec->nout && !w->err; j++) { /* (a row, or a captured node's) */
+            const double *row = data_lanes(b, rec->outs[j], lo);
+            for (int32_t s = 0; s < len; s++)
+                b->out[(size_t)(lo + s) * rec->nout + j] = row[s];
         }
     }
     free(kids);
@@ -428,14 +439,15 @@ static void backward_part(Part *w)
     double **kid_grads = malloc((size_t)widest * sizeof(double *));
     double **kid_sums = malloc((size_t)widest * sizeof(double *));
     double *scratch = malloc(((size_t)widest + 1) * width * sizeof(double));
-    w->err = kids && kid_grads && kid_sums && scratch ? 0 : MG_ENOMEM;
+    double *grads = malloc(((size_t)rec->nsteps + 1) * width * sizeof(double));
+    w->err = kids && kid_grads && kid_sums && scratch && grads ? 0 : MG_ENOMEM;
     for (int32_t lo = w->lo; lo < w->hi && !w->err; lo += LANE_CHUNK) {
         int32_t len = w->hi - lo < LANE_CHUNK ? w->hi - lo : LANE_CHUNK;
         double *sums = w->chunk_sums + (size_t)(lo / LANE_CHUNK) * rec->ncaptured;
         for (int32_t c = 0; c < rec->ncaptured; c++)
             sums[c] = 0.0;
         for (int32_t i = 0; i < rec->nsteps; i++) { /* this chunk's grad lanes, from 0 */
-            double *g = grad_lanes(b, w->grads, i, lo);
+            double *g = grad_lanes(grads, i, width);
             for (int32_t s = 0; s < len; s++)
                 g[s] = 0.0;
         }
@@ -446,7 +458,7 @@ static void backward_part(Part *w)
                 for (int32_t s = 0; s < len; s++)
                     sums[c] += seed[(size_t)s * rec->nout];
             } else if (ref >= 0) { /* (an input returned as it is: no grad wanted) */
-                double *g = grad_lanes(b, w->grads, ref, lo);
+                double *g = grad_lanes(grads, ref, width);
                 for (int32_t s = 0; s < len; s++)
                     g[s] += seed[(size_t)s * rec->nout];
             }
@@ -459,7 +471,7 @@ static void backward_part(Part *w)
                 int32_t ref = refs[j], c = captured_index(rec, ref);
                 kids[j] = data_lanes(b, ref, lo);
                 kid_sums[j] = NULL;
-                kid_grads[j] = ref >= 0 ? grad_lanes(b, w->grads, ref, lo) : NULL;
+                kid_grads[j] = ref >= 0 ? grad_lanes(grads, ref, width) : NULL;
                 if (c >= 0) { /* a captured node's lanes' grads, summed below */
                     kid_grads[j] = scratch + (size_t)j * width;
                     for (int32_t s = 0; s < len; s++)
@@ -472,7 +484,7 @@ static void backward_part(Part *w)
                 kid_sums[j] = &sums[c];
                 kid_grads[j] = NULL;
             }
-            OPS[step->op].backward_lanes(step, kids, data_lanes(b, i, lo), grad_lanes(b, w->grads, i, lo),
+            OPS[step->op].backward_lanes(step, kids, data_lanes(b, i, lo), grad_lanes(grads, i, width),
                                          kid_grads, kid_sums, len);
             for (j = 0; j < first; j++) {
                 int32_t c = captured_index(rec, refs[j]);
@@ -486,6 +498,7 @@ static void backward_part(Part *w)
     }
     free(kids);
     free(kid_grads);
+    free(grads);
     free(kid_sums);
     free(scratch);
 }
@@ -664,9 +677,8 @@ int32_t mg_batch_forward(mg_recording *rec, int32_t n, const double *x, double *
         err = batch->lanes && batch->params && batch->captured ? 0 : MG_ENOMEM;
     }
     if (!err) {
-        for (int32_t k = 0; k < rec->nin; k++) /* (x is a sample a row: turned into rows) */
-            for (int32_t s = 0; s < n; s++)
-                batch->lanes[(size_t)k * n + s] = x[(size_t)s * rec->nin + k];
+        batch->x = x;
+        batch->out = out;
         store_lock();
         for (int32_t c = 0; c < rec->ncaptured; c++) {
             double x = batch->params[c] = store.data[rec->captured[c]];
@@ -676,16 +688,12 @@ int32_t mg_batch_forward(mg_recording *rec, int32_t n, const double *x, double *
                 row[s] = x;
         }
         store_unlock();
-        Part parts[MAX_PARTS], proto = { batch, NULL, NULL, NULL, 0, n, 0 };
+        Part parts[MAX_PARTS], proto = { batch, NULL, NULL, 0, n, 0 };
         int32_t count = parts_for(n);
         run_parts(forward_part, &proto, parts, count, n);
         for (int32_t t = 0; t < count && !err; t++) /* the lowest lanes' error: one thread's */
             err = parts[t].err;
-    }
-    for (int32_t j = 0; j < rec->nout && !err; j++) {
-        for (int32_t s = 0; s < n; s++) /* (an output's lanes: a row, or a captured node's) */
-            out[(size_t)s * rec->nout + j] =
-                data_lanes(batch, rec->outs[j], s - s % LANE_CHUNK)[s % LANE_CHUNK];
+        batch->x = NULL, batch->out = NULL; /* (the caller's, for this call only) */
     }
     if (err || !keep) {
         batch_free(batch);
@@ -699,12 +707,10 @@ int32_t mg_batch_backward(const mg_batch *batch, const double *seeds)
 {
     const mg_recording *rec = batch->rec;
     int32_t n = batch->n, chunks = (n + LANE_CHUNK - 1) / LANE_CHUNK;
-    size_t grads_len = ((size_t)rec->nsteps + 1) * (size_t)n; /* a row a step (zeroed by the parts) */
-    double *grads = take(&rec->spare->grads, &rec->spare->grads_len, grads_len);
     double *chunk_sums = malloc(((size_t)chunks * rec->ncaptured + 1) * sizeof(double));
-    int32_t err = grads && chunk_sums ? 0 : MG_ENOMEM;
+    int32_t err = chunk_sums ? 0 : MG_ENOMEM;
     if (!err) {
-        Part parts[MAX_PARTS], proto = { batch, grads, seeds, chunk_sums, 0, n, 0 };
+        Part parts[MAX_PARTS], proto = { batch, seeds, chunk_sums, 0, n, 0 };
         int32_t count = parts_for(n);
         run_parts(backward_part, &proto, parts, count, n);
         for (int32_t t = 0; t < count && !err; t++)
@@ -722,7 +728,6 @@ int32_t mg_batch_backward(const mg_batch *batch, const double *seeds)
         }
         store_unlock();
     }
-    give_back(&rec->spare->grads, &rec->spare->grads_len, grads, grads_len);
     free(chunk_sums);
     return err;
 }
