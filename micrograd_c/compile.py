@@ -196,7 +196,7 @@ def _samples_of(a: Any):
         raise TypeError(f"batch takes arrays of numbers, not of {arr.dtype}")
     if arr.ndim not in (1, 2):
         raise TypeError(f"batch takes arrays of shape (N,) or (N, k), not {arr.shape}")
-    return arr.astype(np.float64)
+    return arr if arr.dtype == np.float64 else arr.astype(np.float64)  # (a copy only if needed)
 
 
 def _reduced(recording, batch, outputs, reduce):
@@ -350,7 +350,9 @@ class Compiled:
             recording = self._recordings[structure]
         if reduce and recording.shape is not None:
             raise ValueError("reduce needs a function that returns one Value")
-        x = np.ascontiguousarray(np.hstack([c.reshape(n, -1) for c in columns]), dtype=np.float64)
+        # (a sample a row; one argument's array as it is, if it already is that)
+        x = columns[0] if len(columns) == 1 else np.hstack([c.reshape(n, -1) for c in columns])
+        x = np.ascontiguousarray(x, dtype=np.float64)
         nout = 1 if recording.shape is None else recording.shape
         out = np.empty((n, nout))
         keep = ffi.new("mg_batch **") if reduce else ffi.NULL
