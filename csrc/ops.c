@@ -21,6 +21,14 @@
 #include <emmintrin.h>
 #define MG_SSE2 1
 #endif
+/* The neurons' lanes kernels, where GCC and glibc can pick a version by the CPU when the library
+ * loads: one for CPUs with AVX2 (four lanes a register), one for every x86-64. (AVX2 has no
+ * fused multiply-add, and -ffp-contract=off forbids one: the same bits either way.) */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
+#define LANES_KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define LANES_KERNEL
+#endif
 
 /* The kinds, in the order of the table (and mg_describe_op's numbers). */
 enum {
@@ -758,7 +766,7 @@ static ALWAYS_INLINE void neuron_eight_lanes(const double *const *kid, int32_t m
 /* Input by input over all lanes (not lane by lane over the inputs), so that the compiler can
  * vectorise across lanes; each lane still adds its terms in neuron_forward's order. With
  * params, each weight and the bias is one number (kid[j][0]) for all lanes. */
-static int neuron_forward_lanes(const Step *s, const double *const *kid, double *out, int32_t n)
+LANES_KERNEL static int neuron_forward_lanes(const Step *s, const double *const *kid, double *out, int32_t n)
 {
     int32_t m = (s->nkids - 1) / 2, lo = 0; /* lanes [0, lo) done eight at a time */
     if (s->params)
@@ -852,7 +860,7 @@ static ALWAYS_INLINE void neuron_input_share(double *lanes, double w, const doub
 
 /* The children in neuron_backward's order (each weight, then its input; the bias last), each
  * over all lanes. */
-static void neuron_backward_lanes(const Step *s, const double *const *kid, const double *out,
+LANES_KERNEL static void neuron_backward_lanes(const Step *s, const double *const *kid, const double *out,
                                   const double *g, double *const *kid_grad, double *const *kid_sum,
                                   int32_t n)
 {
