@@ -37,6 +37,7 @@ struct mg_recording {
      * that read them lane by lane (captured_row[c] >= 0, of nrows), and which steps read their
      * parameters as one number each (Step.params: see plan_batch). */
     int32_t *captured_row, nrows;
+    int32_t nrefs, *ref_captured; /* each reference's captured node (captured_index), or -1 */
     /* A batch's big buffer (its lanes), kept for the next batch (see take and give_back): a
      * fresh one would be fresh pages, and their faults cost more than the arithmetic (a batch of 20,000
      * moons samples: 20 ms against 9.5 ms, and half the gain of a second thread). Held by the
@@ -81,6 +82,7 @@ static void recording_free(mg_recording *rec)
     free(rec->captured);
     free(rec->outs);
     free(rec->captured_row);
+    free(rec->ref_captured);
     spare_drop(rec->spare);
     free(rec);
 }
@@ -140,12 +142,18 @@ static ALWAYS_INLINE int32_t captured_index(const mg_recording *rec, int32_t ref
 static int32_t plan_batch(mg_recording *rec)
 {
     int32_t *captured_row = malloc(((size_t)rec->ncaptured + 1) * sizeof(int32_t));
+    rec->nrefs = rec->nsteps ? rec->kids_at[rec->nsteps - 1] + rec->steps[rec->nsteps - 1].nkids : 0;
+    int32_t *ref_captured = malloc(((size_t)rec->nrefs + 1) * sizeof(int32_t));
     struct spare *spare = calloc(1, sizeof *spare);
-    if (!captured_row || !spare) {
+    if (!captured_row || !ref_captured || !spare) {
         free(captured_row);
+        free(ref_captured);
         free(spare);
         return MG_ENOMEM;
     }
+    for (int32_t r = 0; r < rec->nrefs; r++)
+        ref_captured[r] = captured_index(rec, rec->refs[r]);
+    rec->ref_captured = ref_captured;
     spare->holders = 1;
     rec->captured_row = captured_row;
     rec->spare = spare;
@@ -341,6 +349,8 @@ struct mg_batch {
     double *params;          /* each captured node's number */
     double *captured;        /* rows of a chunk's lanes: the captured nodes' that have one
                               * (rec->captured_row), their number repeated */
+    const double **kid_data; /* each reference's numbers at lane 0 (see kid_lanes) */
+    uint8_t *kid_moves;      /* 1: they are a row of lanes (one further on for each lane) */
     const double *x;         /* the forward's inputs and outputs, a sample a row (the */
     double *out;             /* caller's: read and written by each part for its lanes) */
 };
@@ -371,6 +381,20 @@ static ALWAYS_INLINE double *data_lanes(const mg_batch *b, int32_t ref, int32_t 
 static ALWAYS_INLINE double *grad_lanes(double *grads, int32_t i, size_t width)
 {
     return grads + (size_t)i * width;
+}
+
+/* Step i's children's numbers from lane lo: the batch's table itself at lane 0 (the usual case:
+ * a batch of one chunk), else in kids, each row of lanes lo further on. */
+static ALWAYS_INLINE const double *const *kid_lanes(const mg_batch *b, int32_t i, int32_t lo,
+                                                    const double **kids)
+{
+    const double *const *at = b->kid_data + b->rec->kids_at[i];
+    if (lo == 0)
+        return at;
+    const uint8_t *moves = b->kid_moves + b->rec->kids_at[i];
+    for (int32_t j = 0; j < b->rec->steps[i].nkids; j++)
+        kids[j] = moves[j] ? at[j] + lo : at[j];
+    return kids;
 }
 
 static int32_t widest_step(const mg_recording *rec)
@@ -405,16 +429,9 @@ static void forward_part(Part *w)
             for (int32_t s = 0; s < len; s++)
                 row[s] = b->x[(size_t)(lo + s) * rec->nin + k];
         }
-        for (int32_t i = 0; i < rec->nsteps && !w->err; i++) {
-            const Step *step = &rec->steps[i];
-            const int32_t *refs = rec->refs + rec->kids_at[i];
-            int32_t j = 0, first = step->params ? step_first_param(step) : step->nkids;
-            for (; j < first; j++)
-                kids[j] = data_lanes(b, refs[j], lo);
-            for (; j < step->nkids; j++) /* parameters: one number each */
-                kids[j] = &b->params[captured_index(rec, refs[j])];
-            w->err = OPS[step->op].forward_lanes(step, kids, data_lanes(b, i, lo), len);
-        }
+        for (int32_t i = 0; i < rec->nsteps && !w->err; i++)
+            w->err = OPS[rec->steps[i].op].forward_lanes(&rec->steps[i], kid_lanes(b, i, lo, kids),
+                                                         data_lanes(b, i, lo), len);
         for (int32_t j = 0; j < rec->nout && !w->err; j++) { /* (a row, or a captured node's) */
             const double *row = data_lanes(b, rec->outs[j], lo);
             for (int32_t s = 0; s < len; s++)
@@ -465,11 +482,10 @@ static void backward_part(Part *w)
         }
         for (int32_t i = rec->nsteps - 1; i >= 0; i--) { /* parents before children */
             const Step *step = &rec->steps[i];
-            const int32_t *refs = rec->refs + rec->kids_at[i];
+            const int32_t *refs = rec->refs + rec->kids_at[i], *captured = rec->ref_captured + rec->kids_at[i];
             int32_t j = 0, first = step->params ? step_first_param(step) : step->nkids;
             for (; j < first; j++) {
-                int32_t ref = refs[j], c = captured_index(rec, ref);
-                kids[j] = data_lanes(b, ref, lo);
+                int32_t ref = refs[j], c = captured[j];
                 kid_sums[j] = NULL;
                 kid_grads[j] = ref >= 0 ? grad_lanes(grads, ref, width) : NULL;
                 if (c >= 0) { /* a captured node's lanes' grads, summed below */
@@ -479,20 +495,18 @@ static void backward_part(Part *w)
                 }
             }
             for (; j < step->nkids; j++) { /* parameters: one number each, one sum each */
-                int32_t c = captured_index(rec, refs[j]);
-                kids[j] = &b->params[c];
-                kid_sums[j] = &sums[c];
+                kid_sums[j] = &sums[captured[j]];
                 kid_grads[j] = NULL;
             }
-            OPS[step->op].backward_lanes(step, kids, data_lanes(b, i, lo), grad_lanes(grads, i, width),
-                                         kid_grads, kid_sums, len);
+            OPS[step->op].backward_lanes(step, kid_lanes(b, i, lo, kids), data_lanes(b, i, lo),
+                                         grad_lanes(grads, i, width), kid_grads, kid_sums, len);
             for (j = 0; j < first; j++) {
-                int32_t c = captured_index(rec, refs[j]);
+                if (captured[j] < 0)
+                    continue;
                 double sum = 0.0; /* (in lane order) */
-                for (int32_t s = 0; s < len && c >= 0; s++)
+                for (int32_t s = 0; s < len; s++)
                     sum += kid_grads[j][s];
-                if (c >= 0)
-                    sums[c] += sum;
+                sums[captured[j]] += sum;
             }
         }
     }
@@ -647,6 +661,8 @@ static void batch_free(mg_batch *batch)
         store_unlock();
         free(batch->params);
         free(batch->captured);
+        free(batch->kid_data);
+        free(batch->kid_moves);
     }
     free(batch);
 }
@@ -674,7 +690,20 @@ int32_t mg_batch_forward(mg_recording *rec, int32_t n, const double *x, double *
         batch->lanes = take(&batch->spare->lanes, &batch->spare->lanes_len, batch->lanes_len);
         batch->params = malloc(((size_t)rec->ncaptured + 1) * sizeof(double));
         batch->captured = malloc(((size_t)rec->nrows + 1) * (size_t)chunk_width(n) * sizeof(double));
-        err = batch->lanes && batch->params && batch->captured ? 0 : MG_ENOMEM;
+        batch->kid_data = malloc(((size_t)rec->nrefs + 1) * sizeof(double *));
+        batch->kid_moves = malloc((size_t)rec->nrefs + 1);
+        err = batch->lanes && batch->params && batch->captured && batch->kid_data && batch->kid_moves
+            ? 0 : MG_ENOMEM;
+    }
+    for (int32_t i = 0; i < rec->nsteps && !err; i++) { /* each step's children, at lane 0 */
+        const Step *step = &rec->steps[i];
+        int32_t at = rec->kids_at[i], first = step->params ? step_first_param(step) : step->nkids;
+        for (int32_t j = 0; j < step->nkids; j++) {
+            int32_t ref = rec->refs[at + j], c = rec->ref_captured[at + j];
+            /* (a parameter: one number; another captured node: its row, one chunk for all) */
+            batch->kid_data[at + j] = j >= first ? &batch->params[c] : data_lanes(batch, ref, 0);
+            batch->kid_moves[at + j] = c < 0;
+        }
     }
     if (!err) {
         batch->x = x;
