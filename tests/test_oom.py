@@ -3,6 +3,7 @@
 Two ways to run out: the node cap (micrograd_c.set_node_limit) and a real malloc failure (an
 address-space limit in a subprocess, so that growing the node store fails).
 """
+import gc
 import os
 import subprocess
 import sys
@@ -30,6 +31,7 @@ def graph(V):
 
 
 def test_the_op_past_the_cap_raises_and_changes_nothing(node_limit):
+    gc.collect()  # (garbage an earlier test left, freed now, would free nodes under the cap)
     a, b, c, e = graph(Value)
     before = state([a, b, c, e])
     node_limit(live())
