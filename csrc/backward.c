@@ -47,8 +47,10 @@ static int32_t find_nodes(const int32_t *roots, int32_t nroots, int32_t most, ui
         if (count > most)
             return -1;
         const Node *n = &store.nodes[found[seen++]];
-        for (int32_t j = 0; j < node_nkids(n); j++) {
-            int32_t k = node_kid(n, j);
+        int32_t two[2], nkids = node_nkids(n);
+        const int32_t *kids = node_kids(n, two);
+        for (int32_t j = 0; j < nkids; j++) {
+            int32_t k = kids[j];
             if (mark[k] != epoch) {
                 mark[k] = epoch;
                 found[count++] = k;

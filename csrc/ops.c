@@ -1398,8 +1398,10 @@ int32_t node_as_step(int32_t id, Step *step, int32_t *kids)
         step->arg = store.data[id];
         step->arg_int = store.dint[id];
     }
+    int32_t two[2];
+    const int32_t *from = node_kids(n, two);
     for (int32_t j = 0; j < nkids; j++)
-        kids[j] = node_kid(n, j);
+        kids[j] = from[j];
     if (OPS[n->op].arity == 2 && store.pos[kids[1]] < 0) { /* a number operand's leaf (x * 2) */
         step->constant = 1;
         step->arg = store.data[kids[1]];

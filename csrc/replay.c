@@ -116,8 +116,10 @@ static int32_t mark_reached(int32_t *ref_of, const int32_t *outs, int32_t nout, 
         }
     while (count > 0) {
         const Node *n = &store.nodes[todo[--count]];
-        for (int32_t j = 0; j < node_nkids(n); j++) {
-            int32_t k = node_kid(n, j);
+        int32_t two[2], nkids = node_nkids(n);
+        const int32_t *kids = node_kids(n, two);
+        for (int32_t j = 0; j < nkids; j++) {
+            int32_t k = kids[j];
             if (ref_of[k] == UNSEEN && store.pos[k] >= start) {
                 ref_of[k] = REACHED;
                 todo[count++] = k;

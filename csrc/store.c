@@ -291,8 +291,10 @@ int32_t node_new(int32_t kind, int32_t nkids)
 
 void node_hold_kids(const Node *n)
 {
-    for (int32_t j = 0; j < node_nkids(n); j++)
-        store.refs[node_kid(n, j)]++;
+    int32_t two[2], nkids = node_nkids(n);
+    const int32_t *kids = node_kids(n, two);
+    for (int32_t j = 0; j < nkids; j++)
+        store.refs[kids[j]]++;
 }
 
 /* Free what the node keeps beside it (a kid list, extra storage). */
@@ -335,8 +337,10 @@ void node_free(int32_t id)
     while (count > 0) {
         int32_t dead = store.todo[--count];
         const Node *n = &store.nodes[dead];
-        for (int32_t j = 0; j < node_nkids(n); j++) {
-            int32_t k = node_kid(n, j);
+        int32_t two[2], nkids = node_nkids(n);
+        const int32_t *kids = node_kids(n, two);
+        for (int32_t j = 0; j < nkids; j++) {
+            int32_t k = kids[j];
             if (--store.refs[k] == 0)
                 store.todo[count++] = k;
         }

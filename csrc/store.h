@@ -148,6 +148,18 @@ static inline int32_t node_nkids(const Node *n)
     return n->nkids >= KIDS_IN_LIST ? n->first : n->nkids;
 }
 
+/* n's children as an array: its list, or (one or two children) a copy in two. For the
+ * loops over a node's children: the count and the pointer stay in registers, where the
+ * stores of a loop's body could change n's own fields as far as the compiler knows. */
+static inline const int32_t *node_kids(const Node *n, int32_t two[2])
+{
+    if (n->nkids >= KIDS_IN_LIST)
+        return n->u.list;
+    two[0] = n->first;
+    two[1] = n->u.second;
+    return two;
+}
+
 /* Child j of n, 0 <= j < node_nkids(n). */
 static inline int32_t node_kid(const Node *n, int32_t j)
 {
