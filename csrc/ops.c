@@ -1100,8 +1100,8 @@ int32_t backward_visit(const Pass *pass, const int32_t *order, int32_t last)
      * table's backward gets the caller's): through a pointer it would reload
      * every field after each store to a grad or a mark. */
     const Pass copy = *pass, *p = &copy;
-    for (int32_t i = last; i >= 0; i--) {
-        int32_t id = order[i];
+    for (const int32_t *at = order + last + 1; at != order;) { /* (one counter, not two) */
+        int32_t id = *--at;
         if (p->mark[id] != p->epoch) /* not reached from the root (or freed) */
             continue;
         const Node *n = &p->nodes[id];
@@ -1109,7 +1109,7 @@ int32_t backward_visit(const Pass *pass, const int32_t *order, int32_t last)
             continue;
         double g = p->grad[id];
         if (p->gint[id] ? visit(pass, p, n, id, g, 1) : visit(pass, p, n, id, g, 0))
-            return i; /* a custom node: the caller's to run */
+            return (int32_t)(at - order); /* a custom node: the caller's to run */
     }
     return -1;
 }
