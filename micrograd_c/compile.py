@@ -36,7 +36,7 @@ import weakref
 
 from . import engine
 from ._core import ffi, lib
-from .engine import Value, _const, _made, _new, _raise, _retry
+from .engine import Value, _const, _made, _raise, _retry
 
 TYPE_CHECKING = False  # (typing is not imported at run time: it would add to the import time)
 if TYPE_CHECKING:
@@ -130,12 +130,7 @@ def _leaves(items: list) -> tuple[list[Value], Any]:
         err = lib.mg_leaves(len(items), items, ids)
         if err:
             _retry(err, lib.mg_leaves, len(items), items, ids)
-        new, leaves = _new, []  # (each holds its node: made held once, for it; as _made does)
-        for i in ids:
-            v = new(Value)
-            v._i = i
-            leaves.append(v)
-        return leaves, ids
+        return [_made(i) for i in ids], ids  # (each holds its node: made held once, for it)
     leaves = [x if isinstance(x, Value) else Value(x) for x in items]
     return leaves, ffi.new("int32_t[]", [v._i for v in leaves])
 
