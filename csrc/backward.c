@@ -83,32 +83,56 @@ static uint16_t new_epoch(void)
     return store.epoch;
 }
 
-/* The pass from root reached a custom node: keep, in pass, the nodes it has
- * left to visit, for mg_backward_resume. They are the nodes the root reaches
- * that come before the custom node on the tape, found anew and marked with an
- * epoch of their own: the caller's code may run other passes, or make or free
- * nodes, before it resumes. Returns 1, or MG_ENOMEM. */
-static int32_t stop(mg_pass *pass, int32_t root, int32_t custom)
+/* The pass stops at custom node id, with `left` nodes left: its children are reached. */
+static int32_t stopped_at(mg_pass *pass, int32_t id, int32_t left)
+{
+    const Node *n = &store.nodes[id];
+    int32_t two[2], nkids = node_nkids(n);
+    const int32_t *kids = node_kids(n, two);
+    for (int32_t j = 0; j < nkids; j++)
+        store.mark[kids[j]] = store.epoch;
+    pass->node = id;
+    pass->left = left;
+    return 1;
+}
+
+/* The pass from root reached a custom node, order[at]: keep, in pass, the nodes
+ * it has left to visit, order[0 .. at), for mg_backward_resume: the small
+ * graph's (all reached, and marked so), or the tape below the custom node,
+ * where the marks go on telling which nodes the root reaches (the custom
+ * node's children among them: its Python backward does not mark them). The
+ * caller's code may make or free nodes before it resumes, or run other passes
+ * (see mark_rest). Returns 1, or MG_ENOMEM. */
+static int32_t stop(mg_pass *pass, int32_t root, const int32_t *order, int32_t at)
+{
+    int32_t *rest = malloc(((size_t)at + 1) * sizeof(int32_t));
+    if (!rest)
+        return MG_ENOMEM;
+    for (int32_t i = 0; i < at; i++)
+        rest[i] = order[i];
+    pass->order = rest;
+    pass->epochs = store.epochs;
+    pass->root = root;
+    pass->unsorted = order == store.tape;
+    store.passes_open++;
+    return stopped_at(pass, order[at], at);
+}
+
+/* Other passes ran since pass stopped, and took the marks: mark its nodes that
+ * the root reaches again, with an epoch of their own (a node freed since is
+ * left unmarked: skipped). */
+static void mark_rest(mg_pass *pass)
 {
     uint16_t epoch = new_epoch();
-    int32_t count = find_graph(root, INT32_MAX, epoch), at = store.pos[custom], left = 0;
-    int32_t *found = store.todo;
-    for (int32_t i = 0; i < count; i++) /* (pos -1: not on the tape) */
-        if (store.pos[found[i]] >= 0 && store.pos[found[i]] < at
-                && node_has_backward(&store.nodes[found[i]]))
-            found[left++] = store.pos[found[i]];
-    qsort(found, (size_t)left, sizeof(int32_t), earlier_first);
-    int32_t *order = malloc(((size_t)left + 1) * sizeof(int32_t));
-    if (!order)
-        return MG_ENOMEM;
-    for (int32_t i = 0; i < left; i++)
-        order[i] = store.tape[found[i]];
-    pass->node = custom;
-    pass->left = left;
-    pass->order = order;
+    if (pass->unsorted) {
+        if (node_is_live(pass->root))
+            find_graph(pass->root, INT32_MAX, epoch);
+    } else {
+        for (int32_t i = 0; i < pass->left; i++)
+            if (store.nodes[pass->order[i]].op != FREE_SLOT)
+                store.mark[pass->order[i]] = epoch;
+    }
     pass->epochs = store.epochs;
-    store.passes_open++;
-    return 1;
 }
 
 int32_t mg_backward(int32_t root, mg_pass *pass)
@@ -142,7 +166,7 @@ int32_t mg_backward(int32_t root, mg_pass *pass)
         last = listed - 1;
     }
     int32_t at = backward_visit(&p, order, last);
-    int32_t done = at < 0 ? 0 : stop(pass, root, order[at]);
+    int32_t done = at < 0 ? 0 : stop(pass, root, order, at);
     store_unlock();
     return done;
 }
@@ -153,20 +177,12 @@ int32_t mg_backward_resume(mg_pass *pass)
     int32_t done = 0;
     if (pass->order) {
         int32_t *order = pass->order;
-        if (pass->epochs != store.epochs) { /* other passes ran since: mark the rest again */
-            uint16_t epoch = new_epoch();
-            for (int32_t i = 0; i < pass->left; i++)
-                if (store.nodes[order[i]].op != FREE_SLOT) /* (freed since: skipped) */
-                    store.mark[order[i]] = epoch;
-            pass->epochs = store.epochs;
-        }
+        if (pass->epochs != store.epochs)
+            mark_rest(pass);
         const Pass p = store_pass(store.epoch);
         int32_t at = backward_visit(&p, order, pass->left - 1);
-        if (at >= 0) {
-            pass->node = order[at];
-            pass->left = at;
-            done = 1;
-        }
+        if (at >= 0)
+            done = stopped_at(pass, order[at], at);
     }
     store_unlock();
     if (!done)

@@ -105,7 +105,9 @@ typedef struct {
     int32_t node;    /* the custom node the pass stopped at */
     int32_t left;    /* the rest is the pass's own: how many nodes are left to visit, */
     int32_t *order;  /* which ones (NULL once the pass is over), */
-    int64_t epochs;  /* and when their marks were set */
+    int64_t epochs;  /* and when their marks were set; */
+    int32_t root;    /* where the pass began, */
+    int32_t unsorted; /* 1: order is the tape below the node (not all of it reached) */
 } mg_pass;
 int32_t mg_backward(int32_t root, mg_pass *pass);
 int32_t mg_backward_resume(mg_pass *pass);
@@ -153,8 +155,9 @@ int32_t mg_trace_begin(void);
 int32_t mg_trace_end(int32_t token, int32_t nin, const int32_t *inputs, int32_t nout,
                      const int32_t *outs, mg_recording **out);
 int32_t mg_replay(const mg_recording *rec, int32_t nin, const int32_t *inputs, int32_t *out);
-/* A recording run for n samples at once (micrograd_c.compile's batch): x holds a sample a row
- * (n rows of the recording's nin input numbers), out gets a sample's outputs a row (n rows
+/* A recording run for n samples at once (micrograd_c.compile's batch): the inputs are nargs
+ * arrays, args[a] holding a sample a row (n rows of widths[a] numbers; the widths add up to
+ * the recording's nin, taken in order), out gets a sample's outputs a row (n rows
  * of nout); each lane computes what a replay of that sample would, to the bit, or the call
  * returns the error of the first lane that raises. (A recording's first batch lays it out
  * for lanes, kept in the recording: a recording never batched pays nothing for it.) With
@@ -167,7 +170,8 @@ int32_t mg_replay(const mg_recording *rec, int32_t nin, const int32_t *inputs, i
  * parameters, need no pass after mg_batch_backward.) A batch uses its recording: free the
  * batch first. */
 typedef struct mg_batch mg_batch;
-int32_t mg_batch_forward(mg_recording *rec, int32_t n, const double *x, double *out, mg_batch **keep);
+int32_t mg_batch_forward(mg_recording *rec, int32_t n, int32_t nargs, const double *const *args,
+                         const int32_t *widths, double *out, mg_batch **keep);
 int32_t mg_batch_backward(const mg_batch *batch, const double *seeds);
 int32_t mg_batch_captured(const mg_batch *batch, int32_t *out);
 void mg_batch_free(mg_batch *batch);
