@@ -353,8 +353,12 @@ struct mg_batch {
                               * (rec->captured_row), their number repeated */
     const double **kid_data; /* each reference's numbers at lane 0 (see kid_lanes) */
     uint8_t *kid_moves;      /* 1: they are a row of lanes (one further on for each lane) */
-    const double *x;         /* the forward's inputs and outputs, a sample a row (the */
-    double *out;             /* caller's: read and written by each part for its lanes) */
+    /* The forward's inputs (nargs arrays of widths[a] numbers a sample) and outputs, a sample
+     * a row: the caller's, read and written by each part for its lanes. */
+    const double *const *args;
+    const int32_t *widths;
+    int32_t nargs;
+    double *out;
 };
 
 /* A chunk's lanes: LANE_CHUNK, or n if fewer (a captured node's row is one chunk long). */
@@ -426,10 +430,14 @@ static void forward_part(Part *w)
     w->err = kids ? 0 : MG_ENOMEM;
     for (int32_t lo = w->lo; lo < w->hi && !w->err; lo += LANE_CHUNK) {
         int32_t len = w->hi - lo < LANE_CHUNK ? w->hi - lo : LANE_CHUNK;
-        for (int32_t k = 0; k < rec->nin; k++) { /* the inputs' lanes, from the samples' rows */
-            double *row = data_lanes(b, -2 - k, lo);
-            for (int32_t s = 0; s < len; s++)
-                row[s] = b->x[(size_t)(lo + s) * rec->nin + k];
+        for (int32_t a = 0, k = 0; a < b->nargs; a++) { /* the inputs' lanes, from the rows */
+            const double *arg = b->args[a];
+            int32_t width = b->widths[a];
+            for (int32_t c = 0; c < width; c++, k++) {
+                double *row = data_lanes(b, -2 - k, lo);
+                for (int32_t s = 0; s < len; s++)
+                    row[s] = arg[(size_t)(lo + s) * (size_t)width + c];
+            }
         }
         for (int32_t i = 0; i < rec->nsteps && !w->err; i++)
             w->err = OPS[rec->steps[i].op].forward_lanes(&rec->steps[i], kid_lanes(b, i, lo, kids),
@@ -669,9 +677,16 @@ static void batch_free(mg_batch *batch)
     free(batch);
 }
 
-int32_t mg_batch_forward(mg_recording *rec, int32_t n, const double *x, double *out, mg_batch **keep)
+int32_t mg_batch_forward(mg_recording *rec, int32_t n, int32_t nargs, const double *const *args,
+                         const int32_t *widths, double *out, mg_batch **keep)
 {
-    if (!rec || n < 1)
+    int64_t inputs = 0;
+    for (int32_t a = 0; a < nargs; a++) {
+        if (widths[a] < 0)
+            return MG_EINVAL;
+        inputs += widths[a];
+    }
+    if (!rec || n < 1 || nargs < 0 || inputs != rec->nin)
         return MG_EINVAL;
     store_lock();
     int32_t err = rec->captured_row ? 0 : plan_batch(rec);
@@ -708,7 +723,9 @@ int32_t mg_batch_forward(mg_recording *rec, int32_t n, const double *x, double *
         }
     }
     if (!err) {
-        batch->x = x;
+        batch->args = args;
+        batch->widths = widths;
+        batch->nargs = nargs;
         batch->out = out;
         store_lock();
         for (int32_t c = 0; c < rec->ncaptured; c++) {
@@ -724,7 +741,7 @@ int32_t mg_batch_forward(mg_recording *rec, int32_t n, const double *x, double *
         run_parts(forward_part, &proto, parts, count, n);
         for (int32_t t = 0; t < count && !err; t++) /* the lowest lanes' error: one thread's */
             err = parts[t].err;
-        batch->x = NULL, batch->out = NULL; /* (the caller's, for this call only) */
+        batch->args = NULL, batch->widths = NULL, batch->out = NULL; /* (the caller's, for this call) */
     }
     if (err || !keep) {
         batch_free(batch);

@@ -336,22 +336,24 @@ class Compiled:
         if n == 0 or any(len(c) != n for c in columns):
             raise ValueError(f"batch needs arrays with the same number (>= 1) of samples, got "
                              f"{[len(c) for c in columns]}")
-        first = [c[0].tolist() for c in columns]
-        items = []
-        structure = tuple(_flatten(a, items) for a in first)
+        # (a sample's structure, as _flatten gives it for the first sample's floats)
+        structure = tuple("n" if c.ndim == 1 else ("floats", c.shape[1]) for c in columns)
         recording = self._recordings.get(structure)
         if recording is None or recording.version != _version():
+            items = []
+            for c in columns:
+                _flatten(c[0].tolist(), items)
             self._record(structure, items)
             recording = self._recordings[structure]
         if reduce and recording.shape is not None:
             raise ValueError("reduce needs a function that returns one Value")
-        # (a sample a row; one argument's array as it is, if it already is that)
-        x = columns[0] if len(columns) == 1 else np.hstack([c.reshape(n, -1) for c in columns])
-        x = np.ascontiguousarray(x, dtype=np.float64)
+        # (each argument's array as it is, a sample a row, if it already is that: no copy)
+        args = [ffi.from_buffer("double[]", np.ascontiguousarray(c)) for c in columns]
+        widths = [1 if c.ndim == 1 else c.shape[1] for c in columns]
         nout = 1 if recording.shape is None else recording.shape
         out = np.empty((n, nout))
         keep = ffi.new("mg_batch **") if reduce else ffi.NULL
-        err = lib.mg_batch_forward(recording.rec, n, ffi.from_buffer("double[]", x),
+        err = lib.mg_batch_forward(recording.rec, n, len(args), args, widths,
                                    ffi.from_buffer("double[]", out, require_writable=True), keep)
         if err:
             _raise(err)
