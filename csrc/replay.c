@@ -38,25 +38,44 @@ struct mg_recording {
      * parameters as one number each (Step.params: see plan_batch). */
     int32_t *captured_row, nrows;
     int32_t nrefs, *ref_captured; /* each reference's captured node (captured_index), or -1 */
-    /* A batch's big buffer (its lanes), kept for the next batch (see take and give_back): a
-     * fresh one would be fresh pages, and their faults cost more than the arithmetic (a batch of 20,000
-     * moons samples: 20 ms against 9.5 ms, and half the gain of a second thread). Held by the
-     * recording and by each of its batches (a batch may be freed after its recording: Python's
-     * collector frees a cycle's objects in any order), freed by the last (spare_drop). */
+    /* A batch's numbers (Lanes), kept for the next batch (see take and give_back): a fresh
+     * buffer would be fresh pages, and their faults cost more than the arithmetic (a batch of
+     * 20,000 moons samples: 20 ms against 9.5 ms, and half the gain of a second thread), and its
+     * table would be made again (an MNIST-sized layer's 40,000 references: a tenth of a batch of
+     * 32). Held by the recording and by each of its batches (a batch may be freed after its
+     * recording: Python's collector frees a cycle's objects in any order), freed by the last
+     * (spare_drop). */
     struct spare *spare;
 };
 
+/* A batch's numbers, in one buffer: the rows of n lanes (the inputs', then the steps'), each
+ * captured node's number, then the rows of a chunk's lanes of the captured nodes that have one
+ * (see data_lanes); and the table of where each reference's numbers are at lane 0 (kid_data),
+ * made for kid_n lanes in this buffer (0: not made), which a later batch of as many lanes uses
+ * as it is (the buffer's layout depends on the recording and n alone). */
+typedef struct {
+    double *buf;
+    size_t len;
+    const double **kid_data;
+    int32_t kid_n;
+} Lanes;
+
 struct spare {
-    double *lanes;
-    size_t lanes_len;
+    Lanes lanes;
     int32_t holders;
 };
+
+static void lanes_free(Lanes *lanes)
+{
+    free(lanes->buf);
+    free(lanes->kid_data);
+}
 
 /* (with the store's lock held: the recording's holders are counted under it) */
 static void spare_drop(struct spare *spare)
 {
     if (spare && --spare->holders == 0) {
-        free(spare->lanes);
+        lanes_free(&spare->lanes);
         free(spare);
     }
 }
@@ -345,14 +364,13 @@ enum {
 struct mg_batch {
     const mg_recording *rec; /* (the caller keeps it while the batch lives) */
     int32_t n;
+    Lanes mem;               /* its numbers, and the table of where they are: */
     double *lanes;           /* rows of n lanes: the inputs', then the steps' */
-    size_t lanes_len;
-    struct spare *spare;     /* the recording's, held (it may outlive the recording) */
     double *params;          /* each captured node's number */
     double *captured;        /* rows of a chunk's lanes: the captured nodes' that have one
                               * (rec->captured_row), their number repeated */
     const double **kid_data; /* each reference's numbers at lane 0 (see kid_lanes) */
-    uint8_t *kid_moves;      /* 1: they are a row of lanes (one further on for each lane) */
+    struct spare *spare;     /* the recording's, held (it may outlive the recording) */
     /* The forward's inputs (nargs arrays of widths[a] numbers a sample) and outputs, a sample
      * a row: the caller's, read and written by each part for its lanes. */
     const double *const *args;
@@ -390,16 +408,17 @@ static ALWAYS_INLINE double *grad_lanes(double *grads, int32_t i, size_t width)
 }
 
 /* Step i's children's numbers from lane lo: the batch's table itself at lane 0 (the usual case:
- * a batch of one chunk), else in kids, each row of lanes lo further on. */
+ * a batch of one chunk), else in kids, each row of lanes lo further on (a captured node's row
+ * or number is the same for every chunk). */
 static ALWAYS_INLINE const double *const *kid_lanes(const mg_batch *b, int32_t i, int32_t lo,
                                                     const double **kids)
 {
     const double *const *at = b->kid_data + b->rec->kids_at[i];
     if (lo == 0)
         return at;
-    const uint8_t *moves = b->kid_moves + b->rec->kids_at[i];
+    const int32_t *captured = b->rec->ref_captured + b->rec->kids_at[i];
     for (int32_t j = 0; j < b->rec->steps[i].nkids; j++)
-        kids[j] = moves[j] ? at[j] + lo : at[j];
+        kids[j] = captured[j] < 0 ? at[j] + lo : at[j];
     return kids;
 }
 
@@ -637,42 +656,45 @@ static void run_parts(part_fn fn, const Part *proto, Part *parts, int32_t count,
     }
 }
 
-/* A buffer of at least len doubles: the recording's spare one if it is big enough, else a
- * new one. give_back keeps buf as the spare (the bigger of it and the one kept), or frees it. */
-static double *take(double **spare, size_t *have, size_t len)
+/* Lanes with a buffer of at least len doubles and a table of nrefs entries: the recording's
+ * spare ones if the buffer is big enough, else new ones (buf or kid_data NULL: out of memory).
+ * give_back keeps lanes as the spare (the bigger buffer of it and the one kept), or frees them. */
+static Lanes take(struct spare *spare, size_t len, int32_t nrefs)
 {
+    Lanes lanes = { NULL, len, NULL, 0 };
     store_lock(); /* (another thread may run a batch of the same recording) */
-    double *buf = *spare && *have >= len ? *spare : NULL;
-    if (buf)
-        *spare = NULL;
-    store_unlock();
-    return buf ? buf : malloc(len * sizeof(double));
-}
-
-static void give_back(double **spare, size_t *have, double *buf, size_t len)
-{
-    store_lock();
-    if (buf && (!*spare || len > *have)) {
-        double *old = *spare;
-        *spare = buf;
-        *have = len;
-        buf = old;
+    if (spare->lanes.buf && spare->lanes.len >= len) {
+        lanes = spare->lanes;
+        spare->lanes.buf = NULL;
+        spare->lanes.kid_data = NULL;
     }
     store_unlock();
-    free(buf);
+    if (!lanes.buf)
+        lanes.buf = malloc(len * sizeof(double));
+    if (!lanes.kid_data)
+        lanes.kid_data = malloc(((size_t)nrefs + 1) * sizeof(double *));
+    return lanes;
+}
+
+static void give_back(struct spare *spare, Lanes lanes)
+{
+    store_lock();
+    if (lanes.buf && lanes.kid_data && (!spare->lanes.buf || lanes.len > spare->lanes.len)) {
+        Lanes old = spare->lanes;
+        spare->lanes = lanes;
+        lanes = old;
+    }
+    store_unlock();
+    lanes_free(&lanes);
 }
 
 static void batch_free(mg_batch *batch)
 {
     if (batch) {
-        give_back(&batch->spare->lanes, &batch->spare->lanes_len, batch->lanes, batch->lanes_len);
+        give_back(batch->spare, batch->mem);
         store_lock();
         spare_drop(batch->spare);
         store_unlock();
-        free(batch->params);
-        free(batch->captured);
-        free(batch->kid_data);
-        free(batch->kid_moves);
     }
     free(batch);
 }
@@ -703,25 +725,26 @@ int32_t mg_batch_forward(mg_recording *rec, int32_t n, int32_t nargs, const doub
         store_lock();
         batch->spare->holders++;
         store_unlock();
-        batch->lanes_len = (rows + 1) * (size_t)n;
-        batch->lanes = take(&batch->spare->lanes, &batch->spare->lanes_len, batch->lanes_len);
-        batch->params = malloc(((size_t)rec->ncaptured + 1) * sizeof(double));
-        batch->captured = malloc(((size_t)rec->nrows + 1) * (size_t)chunk_width(n) * sizeof(double));
-        batch->kid_data = malloc(((size_t)rec->nrefs + 1) * sizeof(double *));
-        batch->kid_moves = malloc((size_t)rec->nrefs + 1);
-        err = batch->lanes && batch->params && batch->captured && batch->kid_data && batch->kid_moves
-            ? 0 : MG_ENOMEM;
+        size_t params_at = rows * (size_t)n, captured_at = params_at + (size_t)rec->ncaptured;
+        batch->mem = take(batch->spare, captured_at + (size_t)rec->nrows * (size_t)chunk_width(n) + 1,
+                          rec->nrefs);
+        err = batch->mem.buf && batch->mem.kid_data ? 0 : MG_ENOMEM;
+        batch->lanes = batch->mem.buf;
+        batch->params = batch->mem.buf + params_at;
+        batch->captured = batch->mem.buf + captured_at;
+        batch->kid_data = batch->mem.kid_data;
     }
-    for (int32_t i = 0; i < rec->nsteps && !err; i++) { /* each step's children, at lane 0 */
+    for (int32_t i = 0; i < rec->nsteps && !err && batch->mem.kid_n != n; i++) { /* the table */
         const Step *step = &rec->steps[i];
         int32_t at = rec->kids_at[i], first = step->params ? step_first_param(step) : step->nkids;
         for (int32_t j = 0; j < step->nkids; j++) {
             int32_t ref = rec->refs[at + j], c = rec->ref_captured[at + j];
             /* (a parameter: one number; another captured node: its row, one chunk for all) */
-            batch->kid_data[at + j] = j >= first ? &batch->params[c] : data_lanes(batch, ref, 0);
-            batch->kid_moves[at + j] = c < 0;
+            batch->mem.kid_data[at + j] = j >= first ? &batch->params[c] : data_lanes(batch, ref, 0);
         }
     }
+    if (!err)
+        batch->mem.kid_n = n;
     if (!err) {
         batch->args = args;
         batch->widths = widths;
@@ -767,8 +790,8 @@ int32_t mg_batch_backward(const mg_batch *batch, const double *seeds)
     if (!err) {
         store_lock();
         for (int32_t c = 0; c < rec->ncaptured; c++) { /* the chunks' sums, in order */
-            double sum = 0.0;
-            for (int32_t k = 0; k < chunks; k++)
+            double sum = 0.0 + chunk_sums[c]; /* (a sum from 0.0, as ever: -0.0 becomes 0.0) */
+            for (int32_t k = 1; k < chunks; k++)
                 sum += chunk_sums[(size_t)k * rec->ncaptured + c];
             int32_t id = rec->captured[c];
             store.grad[id] += sum;
