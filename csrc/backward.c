@@ -208,14 +208,6 @@ void mg_backward_end(mg_pass *pass)
  * that compute what it would add, so the gradients can be differentiated in
  * turn. Only nodes that lead to an input are visited, or given a gradient. */
 
-static int all_live_ids(const int32_t *ids, int32_t n)
-{
-    for (int32_t i = 0; i < n; i++)
-        if (!node_is_live(ids[i]))
-            return 0;
-    return 1;
-}
-
 static int by_tape_position(const void *a, const void *b)
 {
     int32_t x = store.pos[*(const int32_t *)a], y = store.pos[*(const int32_t *)b];
@@ -238,8 +230,8 @@ static int32_t reached(const int32_t *roots, int32_t nroots, int32_t **out)
 
 static int32_t grad_with_lock(const mg_grad_spec *spec, int32_t *out)
 {
-    if (!all_live_ids(spec->outs, spec->nout) || !all_live_ids(spec->seeds, spec->nout)
-        || !all_live_ids(spec->inputs, spec->nin) || !all_live_ids(spec->custom, spec->ncustom))
+    if (!all_live(spec->outs, spec->nout) || !all_live(spec->seeds, spec->nout)
+        || !all_live(spec->inputs, spec->nin) || !all_live(spec->custom, spec->ncustom))
         return MG_ENODE;
     int32_t *order = NULL, count = reached(spec->outs, spec->nout, &order);
     if (count < 0)
@@ -296,7 +288,7 @@ int32_t mg_custom_reached(int32_t nroots, const int32_t *roots, int32_t *out, in
     if (nroots < 0 || cap < 0)
         return MG_EINVAL;
     store_lock();
-    int32_t *order = NULL, count = all_live_ids(roots, nroots) ? reached(roots, nroots, &order)
+    int32_t *order = NULL, count = all_live(roots, nroots) ? reached(roots, nroots, &order)
                                                                  : MG_ENODE;
     if (count >= 0) {
         count = custom_nodes(order, count, out, cap);

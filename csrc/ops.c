@@ -1273,14 +1273,6 @@ static int32_t layer(const mg_layer_spec *spec, const int32_t *x, int32_t *out)
     return err;
 }
 
-static int all_live(const int32_t *ids, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++)
-        if (!node_is_live(ids[i]))
-            return 0;
-    return 1;
-}
-
 int32_t mg_layers(int32_t nlayers, const mg_layer_spec *specs, const int32_t *x, int32_t *out)
 {
     int32_t widest = 0; /* the inner layers' outputs: room for two */

@@ -9,20 +9,12 @@
 #include <math.h>
 #include "store.h"
 
-static int all_live(int32_t n, const int32_t *ids)
-{
-    for (int32_t i = 0; i < n; i++)
-        if (!node_is_live(ids[i]))
-            return 0;
-    return 1;
-}
-
 int32_t mg_zero_grad(int32_t n, const int32_t *ids, int32_t is_int)
 {
     if (n < 0)
         return MG_EINVAL;
     store_lock();
-    int32_t err = all_live(n, ids) ? 0 : MG_ENODE;
+    int32_t err = all_live(ids, n) ? 0 : MG_ENODE;
     for (int32_t i = 0; i < n && !err; i++) {
         store.grad[ids[i]] = 0.0;
         store.gint[ids[i]] = is_int != 0;
@@ -37,7 +29,7 @@ int32_t mg_sgd_step(const mg_sgd *opt, int32_t n, const int32_t *ids, double *bu
         return MG_EINVAL;
     double lr = opt->lr, momentum = opt->momentum, weight_decay = opt->weight_decay;
     store_lock();
-    int32_t err = all_live(n, ids) ? 0 : MG_ENODE; /* check all first: a step is all or nothing */
+    int32_t err = all_live(ids, n) ? 0 : MG_ENODE; /* check all first: a step is all or nothing */
     for (int32_t i = 0; i < n && !err; i++) {
         double *data = &store.data[ids[i]];
         double d = store.grad[ids[i]];
@@ -63,7 +55,7 @@ int32_t mg_adam_step(const mg_adam *opt, int32_t n, const int32_t *ids, double *
     double step_size = opt->lr / (1.0 - pow(beta1, (double)opt->step));
     double correction2_sqrt = sqrt(1.0 - pow(beta2, (double)opt->step));
     store_lock();
-    int32_t err = all_live(n, ids) ? 0 : MG_ENODE;
+    int32_t err = all_live(ids, n) ? 0 : MG_ENODE;
     for (int32_t i = 0; i < n && !err; i++) {
         double *data = &store.data[ids[i]];
         double g = store.grad[ids[i]];

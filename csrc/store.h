@@ -135,6 +135,15 @@ static inline int node_is_live(int32_t id)
     return id >= 0 && id < store.top && store.nodes[id].op != FREE_SLOT;
 }
 
+/* Whether every one of the n ids is a node's. */
+static inline int all_live(const int32_t *ids, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!node_is_live(ids[i]))
+            return 0;
+    return 1;
+}
+
 /* Drop one reference; a node nobody refers to is freed, and so, in turn, are
  * children only it referred to. (Inline: most drops only count down.) */
 static inline void node_drop(int32_t id)
