@@ -75,11 +75,12 @@ def get_num_threads() -> int:
 # ---- arguments: their structure (what a recording is for) and their numbers and Values ----
 
 def _flatten(x: Any, items: list) -> Any:
-    """Append x's numbers and Values to items; return x's structure (hashable)."""
+    """Append x's numbers and Values to items; return x's structure (hashable): "f" a float,
+    ("floats", n) a list of n floats, "n" another number, "V" a Value, else a tuple of them."""
     if type(x) is float:  # (the common cases first: a float, a list of floats)
         items.append(x)
-        return "n"
-    if type(x) is list and all(type(v) is float for v in x):
+        return "f"
+    if type(x) is list and list(map(type, x)).count(float) == len(x):  # (all floats: no loop here)
         items.extend(x)
         return ("floats", len(x))
     if isinstance(x, Value):
@@ -122,10 +123,16 @@ def _outputs(out: Any) -> tuple[list[Value], Any]:
                      f"{type(out).__name__}")
 
 
-def _leaves(items: list) -> tuple[list[Value], Any]:
+def _only_floats(structure: tuple) -> bool:
+    """Whether the arguments of this structure are floats only (in lists and tuples, nested)."""
+    return all(s == "f" or (type(s) is tuple and (s[0] == "floats" or _only_floats(s[1:])))
+               for s in structure)
+
+
+def _leaves(items: list, floats: bool) -> tuple[list[Value], Any]:
     """A Value for each number of items (made in one C call where all are floats: the usual
     case, a sample's numbers), and each Value as itself; and their node ids (a C array)."""
-    if all(type(x) is float for x in items):
+    if floats:
         ids = ffi.new("int32_t[]", len(items))
         err = lib.mg_leaves(len(items), items, ids)
         if err:
@@ -262,10 +269,10 @@ class Compiled:
         recording = self._recordings.get(structure)
         if recording is None or recording.version != _version():
             return self._record(structure, items)
-        return self._replay(recording, items)
+        return self._replay(recording, items, _only_floats(structure))
 
     def _record(self, structure, items):
-        leaves, ids = _leaves(items)
+        leaves, ids = _leaves(items, _only_floats(structure))
         version = _version()
         token = lib.mg_trace_begin()
         made = ffi.new("mg_recording **")
@@ -290,13 +297,13 @@ class Compiled:
         self._recordings[structure] = _Recording(rec, info.steps, shape, version)
         return out  # the first call's result is eager mode's own
 
-    def _replay(self, recording, items):
+    def _replay(self, recording, items, floats):
         # Dead Values' nodes are released a batch of ids at a time (engine._dead); a result
         # dropped here holds a whole recording's nodes, so the batch is let go sooner.
         if len(engine._dead) * max(recording.steps, 1) >= engine._BATCH:
             engine._flush()
         n, out = len(items), ffi.new("int32_t[]", 1 if recording.shape is None else recording.shape)
-        if all(type(x) is float for x in items):  # (the usual case) the leaves in one call, ...
+        if floats:  # (the usual case) the leaves in one call, ...
             ids = ffi.new("int32_t[]", n)
             err = lib.mg_leaves(n, items, ids)
             if err:
@@ -337,7 +344,7 @@ class Compiled:
             raise ValueError(f"batch needs arrays with the same number (>= 1) of samples, got "
                              f"{[len(c) for c in columns]}")
         # (a sample's structure, as _flatten gives it for the first sample's floats)
-        structure = tuple("n" if c.ndim == 1 else ("floats", c.shape[1]) for c in columns)
+        structure = tuple("f" if c.ndim == 1 else ("floats", c.shape[1]) for c in columns)
         recording = self._recordings.get(structure)
         if recording is None or recording.version != _version():
             items = []

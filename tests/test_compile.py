@@ -196,6 +196,22 @@ def test_structures_are_recorded_apart():
     assert len(compiled.recordings()) == 2
 
 
+@pytest.mark.parametrize("args", [((0.5, 2.0), [1.5, -3.0]), ((0.5, 2), [1.5, -3.0]),
+                                  ([[0.5], [2.0, -1.0]], (1.5, 3)), ((1, 2), [3, 4])])
+def test_nested_and_mixed_arguments_replay_as_eager_mode(args):
+    # floats in tuples and nested lists, and ints among them (an int stays an int)
+    fn = lambda a, b: sum((x * y for x, y in zip(_flat(a), _flat(b))), Value(0.25))  # noqa: E731
+    compiled = micrograd_c.compile(fn)
+    for _ in range(3):
+        got = compiled(*args)
+        want = fn(*([Value(x) for x in _flat(a)] for a in args))
+        assert bits(got.data) == bits(want.data)
+
+
+def _flat(x):
+    return [v for item in x for v in (_flat(item) if isinstance(item, (list, tuple)) else [item])]
+
+
 def test_reading_a_traced_value_is_a_trace_error_naming_the_line():
     def branchy(x):
         if x.data > 0:  # Python branching on a value
