@@ -157,13 +157,16 @@ int32_t mg_trace_end(int32_t token, int32_t nin, const int32_t *inputs, int32_t 
 int32_t mg_replay(const mg_recording *rec, int32_t nin, const int32_t *inputs, int32_t *out);
 /* A recording run for n samples at once (micrograd_c.compile's batch): the inputs are nargs
  * arrays, args[a] holding a sample a row (n rows of widths[a] numbers; the widths add up to
- * the recording's nin, taken in order), out gets a sample's outputs a row (n rows
- * of nout); each lane computes what a replay of that sample would, to the bit, or the call
+ * the recording's nin, taken in order), out (unless NULL) gets a sample's outputs a row
+ * (n rows of nout); each lane computes what a replay of that sample would, to the bit, or the call
  * returns the error of the first lane that raises. (A recording's first batch lays it out
  * for lanes, kept in the recording: a recording never batched pays nothing for it.) With
  * keep, what backward needs is kept
  * in *keep: mg_batch_backward then adds, into each captured node's grad, the sum over the
- * samples (in their order) of seeds[s][j] times d out[s][j] / d node. mg_batch_captured:
+ * samples (in their order) of seeds[s][j] (seed for every one, if seeds is NULL) times
+ * d out[s][j] / d node. mg_batch_total: the first output's sum over the samples, added one
+ * by one in their order from 0 (as Python's sum() of Values adds them: reduce="sum" or
+ * "mean"). mg_batch_captured:
  * the ids of the captured nodes that have a backward of their own (made from other nodes:
  * a pass must go on to them), each held once more, for the caller's Values; returns how
  * many. (A reduced batch's Value has them as its children; the captured leaves, a model's
@@ -172,12 +175,10 @@ int32_t mg_replay(const mg_recording *rec, int32_t nin, const int32_t *inputs, i
 typedef struct mg_batch mg_batch;
 int32_t mg_batch_forward(mg_recording *rec, int32_t n, int32_t nargs, const double *const *args,
                          const int32_t *widths, double *out, mg_batch **keep);
-int32_t mg_batch_backward(const mg_batch *batch, const double *seeds);
+int32_t mg_batch_backward(const mg_batch *batch, const double *seeds, double seed);
+double mg_batch_total(const mg_batch *batch);
 int32_t mg_batch_captured(const mg_batch *batch, int32_t *out);
 void mg_batch_free(mg_batch *batch);
-/* x[0] + x[1] + ... + x[n-1], added one by one in that order from 0 (as Python's sum() of
- * Values adds them): a batch's outputs summed for reduce="sum" or "mean". */
-double mg_batch_sum(int32_t n, const double *x);
 /* How many threads a big batch may use (torch.set_num_threads): n >= 1, or 0 for one a core
  * (the default). mg_get_threads: the number a batch would use at most now. */
 int32_t mg_set_threads(int32_t n);

@@ -435,7 +435,8 @@ static int32_t widest_step(const mg_recording *rec)
  * chunk's rows stay in the cache). */
 typedef struct {
     const mg_batch *batch;
-    const double *seeds;
+    const double *seeds;     /* backward: each sample's seeds, or NULL: every seed is seed */
+    double seed;
     double *chunk_sums;      /* backward: ncaptured sums for each chunk of lanes */
     int32_t lo, hi;
     int32_t err;             /* the error that stopped the part (forward: its first lanes') */
@@ -461,7 +462,7 @@ static void forward_part(Part *w)
         for (int32_t i = 0; i < rec->nsteps && !w->err; i++)
             w->err = OPS[rec->steps[i].op].forward_lanes(&rec->steps[i], kid_lanes(b, i, lo, kids),
                                                          data_lanes(b, i, lo), len);
-        for (int32_t j = 0; j < rec->nout && !w->err; j++) { /* (a row, or a captured node's) */
+        for (int32_t j = 0; j < rec->nout && !w->err && b->out; j++) { /* (a row, or a captured node's) */
             const double *row = data_lanes(b, rec->outs[j], lo);
             for (int32_t s = 0; s < len; s++)
                 b->out[(size_t)(lo + s) * rec->nout + j] = row[s];
@@ -499,14 +500,15 @@ static void backward_part(Part *w)
         }
         for (int32_t j = 0; j < rec->nout; j++) {
             int32_t ref = rec->outs[j], c = captured_index(rec, ref);
-            const double *seed = w->seeds + (size_t)lo * rec->nout + j;
+            const double *seed = w->seeds ? w->seeds + (size_t)lo * rec->nout + j : &w->seed;
+            size_t step = w->seeds ? (size_t)rec->nout : 0; /* (one seed for all: no step) */
             if (c >= 0) {
                 for (int32_t s = 0; s < len; s++)
-                    sums[c] += seed[(size_t)s * rec->nout];
+                    sums[c] += seed[(size_t)s * step];
             } else if (ref >= 0) { /* (an input returned as it is: no grad wanted) */
                 double *g = grad_lanes(grads, ref, width);
                 for (int32_t s = 0; s < len; s++)
-                    g[s] += seed[(size_t)s * rec->nout];
+                    g[s] += seed[(size_t)s * step];
             }
         }
         for (int32_t i = rec->nsteps - 1; i >= 0; i--) { /* parents before children */
@@ -759,7 +761,7 @@ int32_t mg_batch_forward(mg_recording *rec, int32_t n, int32_t nargs, const doub
                 row[s] = x;
         }
         store_unlock();
-        Part parts[MAX_PARTS], proto = { batch, NULL, NULL, 0, n, 0 };
+        Part parts[MAX_PARTS], proto = { batch, NULL, 0.0, NULL, 0, n, 0 };
         int32_t count = parts_for(n);
         run_parts(forward_part, &proto, parts, count, n);
         for (int32_t t = 0; t < count && !err; t++) /* the lowest lanes' error: one thread's */
@@ -774,14 +776,14 @@ int32_t mg_batch_forward(mg_recording *rec, int32_t n, int32_t nargs, const doub
     return 0;
 }
 
-int32_t mg_batch_backward(const mg_batch *batch, const double *seeds)
+int32_t mg_batch_backward(const mg_batch *batch, const double *seeds, double seed)
 {
     const mg_recording *rec = batch->rec;
     int32_t n = batch->n, chunks = (n + LANE_CHUNK - 1) / LANE_CHUNK;
     double *chunk_sums = malloc(((size_t)chunks * rec->ncaptured + 1) * sizeof(double));
     int32_t err = chunk_sums ? 0 : MG_ENOMEM;
     if (!err) {
-        Part parts[MAX_PARTS], proto = { batch, seeds, chunk_sums, 0, n, 0 };
+        Part parts[MAX_PARTS], proto = { batch, seeds, seed, chunk_sums, 0, n, 0 };
         int32_t count = parts_for(n);
         run_parts(backward_part, &proto, parts, count, n);
         for (int32_t t = 0; t < count && !err; t++)
@@ -822,10 +824,14 @@ void mg_batch_free(mg_batch *batch)
     batch_free(batch);
 }
 
-double mg_batch_sum(int32_t n, const double *x)
+double mg_batch_total(const mg_batch *batch)
 {
     double total = 0.0;
-    for (int32_t s = 0; s < n; s++)
-        total += x[s];
+    for (int32_t lo = 0; lo < batch->n; lo += LANE_CHUNK) {
+        int32_t len = batch->n - lo < LANE_CHUNK ? batch->n - lo : LANE_CHUNK;
+        const double *row = data_lanes(batch, batch->rec->outs[0], lo); /* (see forward_part) */
+        for (int32_t s = 0; s < len; s++)
+            total += row[s];
+    }
     return total;
 }

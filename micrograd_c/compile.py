@@ -201,14 +201,12 @@ def _samples_of(a: Any):
     return arr if arr.dtype == np.float64 else arr.astype(np.float64)  # (a copy only if needed)
 
 
-def _reduced(recording, batch, outputs, reduce):
+def _reduced(recording, batch, n, reduce):
     """The sum or mean of the samples' outputs as a Value whose backward is the batch's (a
     custom op: the C pass stops there and runs it). Its children are the captured Values that
     have a backward of their own, so that the pass goes on to them; the captured leaves (a
     model's parameters) get their grads from the batch's backward alone, and a pass over tens
     of thousands of them would do nothing."""
-    import numpy as np
-
     if recording.captured is None:  # (kept: those captured nodes' ids, for every batch)
         info = ffi.new("mg_recording_info *")
         lib.mg_recording_describe(recording.rec, info)
@@ -216,8 +214,7 @@ def _reduced(recording, batch, outputs, reduce):
         count = lib.mg_batch_captured(batch, ids)  # (held once each: for these Values)
         recording.captured = (engine._values_of(list(ids[0:count])), ids, count)
     _, ids, count = recording.captured
-    n = len(outputs)
-    total = lib.mg_batch_sum(n, ffi.from_buffer("double[]", outputs))  # (as sum() adds them)
+    total = lib.mg_batch_total(batch)  # (the outputs added in order, as sum() adds them)
     scale = 1.0 / n if reduce == "mean" else 1.0
     data = total * scale if reduce == "mean" else float(total)
     made = engine._mg_custom(-1, ids, count, data, 0)  # (what Value(data, kids) makes, from ids)
@@ -227,9 +224,8 @@ def _reduced(recording, batch, outputs, reduce):
 
     # (a weak reference to out: no cycle, so the batch's C memory goes when out does)
     def _backward(rec=recording, this=weakref.ref(out)):  # (rec: the batch uses it)
-        g = this().grad
-        seeds = np.full(n, scale * g if reduce == "mean" else float(g))
-        err = lib.mg_batch_backward(batch, ffi.from_buffer("double[]", seeds))
+        g = this().grad  # (every sample's seed)
+        err = lib.mg_batch_backward(batch, ffi.NULL, scale * g if reduce == "mean" else float(g))
         if err:
             _raise(err)
     engine._register(out, f"batch-{reduce}", _backward)
@@ -357,16 +353,18 @@ class Compiled:
         # (each argument's array as it is, a sample a row, if it already is that: no copy)
         args = [ffi.from_buffer("double[]", np.ascontiguousarray(c)) for c in columns]
         widths = [1 if c.ndim == 1 else c.shape[1] for c in columns]
-        nout = 1 if recording.shape is None else recording.shape
-        out = np.empty((n, nout))
-        keep = ffi.new("mg_batch **") if reduce else ffi.NULL
+        if reduce:  # (the outputs stay in the batch's lanes: C adds them up)
+            keep = ffi.new("mg_batch **")
+            err = lib.mg_batch_forward(recording.rec, n, len(args), args, widths, ffi.NULL, keep)
+            if err:
+                _raise(err)
+            return _reduced(recording, ffi.gc(keep[0], lib.mg_batch_free), n, reduce)
+        out = np.empty((n, 1 if recording.shape is None else recording.shape))
         err = lib.mg_batch_forward(recording.rec, n, len(args), args, widths,
-                                   ffi.from_buffer("double[]", out, require_writable=True), keep)
+                                   ffi.from_buffer("double[]", out, require_writable=True), ffi.NULL)
         if err:
             _raise(err)
-        if reduce is None:
-            return out[:, 0] if recording.shape is None else out
-        return _reduced(recording, ffi.gc(keep[0], lib.mg_batch_free), out[:, 0], reduce)
+        return out[:, 0] if recording.shape is None else out
 
     def recordings(self) -> list[dict[str, int]]:
         """What each recording holds: its steps (nodes made again at each call), captured nodes
