@@ -142,6 +142,7 @@ int32_t mg_backward(int32_t root, mg_pass *pass)
         store_unlock();
         return MG_ENODE;
     }
+    expand_passed_chains(); /* (before the root's grad is set: it may be one) */
     if (store.tape_len > TAPE_ENTRIES_PER_LIVE_NODE * (int64_t)store.live && !tape_pinned())
         tape_compact();
     const Pass p = store_pass(new_epoch());

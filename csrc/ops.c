@@ -44,6 +44,7 @@ enum {
     OP_DETACH,
     OP_NEURON,
     OP_NEURON_RELU,
+    OP_CHAIN,
     OP_CUSTOM,
     /* compositions: micrograd makes two nodes for each */
     OP_SUB,
@@ -886,6 +887,150 @@ LANES_KERNEL static void neuron_backward_lanes(const Step *s, const double *cons
     neuron_share(kid_sum[2 * m], kid_grad[2 * m], NULL, gate, n);
 }
 
+/* ---- a fused chain: b + a0*b0 + a1*b1 + ..., a recording's sum of products ----
+ * What `sum(p * p for p in params)` makes, as one node of a replay (replay.c fuses such
+ * chains of two products or more): kids as a neuron's, x[m] (each product's second factor),
+ * w[m] (its first), b. Forward and backward are those of the chain's nodes, to the bit: each
+ * product and partial sum rounded and flagged int as mul and add do, and the grads added in
+ * the order a pass visits the nodes (the last product first; b before the first product).
+ * Those nodes' own grads (micrograd's intermediates, which add up over passes) are kept
+ * after the kid list (Chain): until a second pass they are all one number; after it, the
+ * next pass first turns the chain into its nodes (expand_passed_chains) and visits those. */
+
+typedef struct {
+    double grad;         /* the grad of each node of the chain but the last (all the same
+                          * until a second pass) */
+    double second;       /* the chain's grad at the second pass (its nodes' grads follow) */
+    uint8_t gint, second_int, passes;
+} Chain;
+
+/* (after the kid list, which need not leave it aligned: read and written by copy) */
+static void chain_state(const Node *n, Chain *c)
+{
+    memcpy(c, n->u.list + n->first, sizeof *c);
+}
+
+static void set_chain_state(const Node *n, const Chain *c)
+{
+    memcpy(n->u.list + n->first, c, sizeof *c);
+}
+
+/* The chains a second pass has visited since the last pass began (some may be freed since,
+ * their slots reused): expand_passed_chains's list. Where it could not grow, every chain on
+ * the tape is looked at instead (lost). */
+static struct {
+    int32_t *ids, count, cap, lost;
+} passed;
+
+static void note_passed(int32_t id)
+{
+    if (passed.count == passed.cap) {
+        int32_t cap = passed.cap ? 2 * passed.cap : 64;
+        int32_t *ids = cap > passed.cap ? realloc(passed.ids, (size_t)cap * sizeof(int32_t)) : NULL;
+        if (!ids) {
+            passed.lost = 1;
+            return;
+        }
+        passed.ids = ids;
+        passed.cap = cap;
+    }
+    passed.ids[passed.count++] = id;
+}
+
+static int chain_forward(const Node *n, int32_t id)
+{
+    const int32_t *k = n->u.list;
+    int32_t m = (n->first - 1) / 2;
+    double sum = store.data[k[2 * m]];
+    uint8_t ints = store.dint[k[2 * m]];
+    for (int32_t i = 0; i < m; i++) {
+        int32_t w = k[m + i], x = k[i];
+        double p = store.data[w] * store.data[x];
+        uint8_t pint = store.dint[w] & store.dint[x] & exact_int(p);
+        sum = sum + (pint ? p + 0.0 : p); /* (mul_forward's: an int has no -0) */
+        ints = ints & pint & exact_int(sum);
+    }
+    set_data(id, sum, ints);
+    const Chain fresh = { 0.0, 0.0, 1, 1, 0 };
+    set_chain_state(n, &fresh);
+    return 0;
+}
+
+/* Product i's share: mul_backward's, with d the product's grad. */
+static ALWAYS_INLINE void chain_product_backward(const Pass *p, const int32_t *k, int32_t m, int32_t i,
+                                                 double d, uint8_t di)
+{
+    int32_t w = k[m + i], x = k[i];
+    pass_on(p, w, p->data[x] * d, di & p->dint[x]);
+    pass_on(p, x, p->data[w] * d, di & p->dint[w]);
+}
+
+/* A pass at the chain, its grad g: the last sum gives g to the sum before and the last
+ * product, which (holding c.grad so far) then have c.grad + g, which the sum passes on, and
+ * so on down the chain. */
+static void chain_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
+{
+    const int32_t *k = n->u.list;
+    int32_t m = (n->first - 1) / 2;
+    Chain c;
+    chain_state(n, &c);
+    double t = c.grad + g; /* (the first pass: 0 + g, which is g but for -0.0) */
+    uint8_t ti = c.gint & gi;
+    for (int32_t i = m - 1; i >= 1; i--) {
+        chain_product_backward(p, k, m, i, t, ti);
+        if (i > 1)
+            t = c.grad + t;
+    }
+    pass_on(p, k[2 * m], t, ti); /* b, from the first sum */
+    t = c.grad + t;
+    chain_product_backward(p, k, m, 0, t, ti);
+    if (c.passes == 0) { /* every node's: 0 + g */
+        c.grad = t;
+        c.gint = ti;
+    } else if (c.passes == 1) {
+        c.second = g;
+        c.second_int = gi;
+        note_passed(id);
+    } /* (a third pass where the chain could not be expanded adds as if it were the second) */
+    c.passes += c.passes < 2;
+    set_chain_state(n, &c);
+}
+
+/* The grads of a chain's nodes (made: as expand_neuron makes them) after its second pass. */
+static void chain_grads(const int32_t *made, int32_t count, const Chain *c)
+{
+    double t = c->grad + c->second;
+    uint8_t ti = c->gint & c->second_int;
+    for (int32_t j = count - 1; j >= 0; j--) { /* the last product, the sum before, ... */
+        if (j % 2 == 0 && j != count - 1)
+            t = c->grad + t;
+        store.grad[made[j]] = t;
+        store.gint[made[j]] = ti;
+    }
+}
+
+static int32_t chain_product_graph(GradGraph *gg, const int32_t *k, int32_t m, int32_t i, int32_t g)
+{
+    int32_t w = k[m + i], x = k[i], err = 0;
+    if (gg->need[w])
+        err = grad_times(gg, w, hold(x), g);
+    if (!err && gg->need[x])
+        err = grad_times(gg, x, hold(w), g);
+    return err;
+}
+
+/* (in chain_backward's order; each node of the chain passes g itself on) */
+static int32_t chain_backward_graph(GradGraph *gg, int32_t id, int32_t g)
+{
+    const int32_t *k = store.nodes[id].u.list; /* (the list stays put; the node array may not) */
+    int32_t m = (store.nodes[id].first - 1) / 2, err = 0;
+    for (int32_t i = m - 1; i >= 1 && !err; i--)
+        err = chain_product_graph(gg, k, m, i, g);
+    if (!err && gg->need[k[2 * m]])
+        err = grad_into(gg, k[2 * m], hold(g));
+    return err ? err : chain_product_graph(gg, k, m, 0, g);
+}
+
 int node_has_backward(const Node *n)
 {
     return node_nkids(n) > 0 || n->op == OP_CUSTOM;
@@ -893,7 +1038,8 @@ int node_has_backward(const Node *n)
 
 int32_t step_first_param(const Step *s)
 {
-    return s->op == OP_NEURON || s->op == OP_NEURON_RELU ? (s->nkids - 1) / 2 : s->nkids;
+    return s->op == OP_NEURON || s->op == OP_NEURON_RELU || s->op == OP_CHAIN ? (s->nkids - 1) / 2
+                                                                              : s->nkids;
 }
 
 /* ---- a custom node: micrograd's Value(data, _children, _op) ----
@@ -934,11 +1080,13 @@ static int32_t custom_backward_graph(GradGraph *gg, int32_t id, int32_t g)
     return err;
 }
 
-/* The chain mg_expand makes of a neuron with m inputs, in micrograd's order:
- * w0*x0, b + that, w1*x1, the sum + that, ...; with a ReLU, all 2m nodes are
- * new and the neuron's node becomes ReLU(the last sum); without, the last sum
- * is the neuron's node itself. */
-static int32_t expand_neuron(int32_t id)
+/* The chain mg_expand makes of a neuron (or a fused chain) with m inputs, in
+ * micrograd's order: w0*x0, b + that, w1*x1, the sum + that, ...; with a ReLU,
+ * all 2m nodes are new and the neuron's node becomes ReLU(the last sum);
+ * without, the last sum is the neuron's node itself. Each new node's grad is
+ * g (gi: an int): what micrograd's backward has passed down the chain; or, for a
+ * fused chain a second pass has visited, what chain_grads says. */
+static int32_t expand_neuron(int32_t id, double g, uint8_t gi, const Chain *chain)
 {
     Node *n = &store.nodes[id];
     int32_t m = (n->first - 1) / 2, relu = n->op == OP_NEURON_RELU;
@@ -962,7 +1110,6 @@ static int32_t expand_neuron(int32_t id)
     }
     n = &store.nodes[id]; /* (the store may have moved) */
     const int32_t *k = n->u.list;
-    double g = relu ? (double)(store.data[id] > 0.0) * store.grad[id] : store.grad[id];
     int32_t sum = k[2 * m];
     for (int32_t j = 0; j < count; j++) {
         Node *c = &store.nodes[made[j]];
@@ -977,8 +1124,8 @@ static int32_t expand_neuron(int32_t id)
             sum = made[j];
         }
         node_hold_kids(c);
-        store.grad[made[j]] = g; /* what micrograd's backward passed down the chain */
-        store.gint[made[j]] = store.gint[id];
+        store.grad[made[j]] = g;
+        store.gint[made[j]] = gi;
     }
     /* The neuron's new children are held before it lets go of the old ones
      * (its bias may be held by nothing else); the others are held by the chain. */
@@ -997,6 +1144,8 @@ static int32_t expand_neuron(int32_t id)
         n->nkids = 2;
         n->u.second = last;
     }
+    if (chain && chain->passes == 2)
+        chain_grads(made, count, chain);
     tape_move_before(id, count);
     free(made);
     return 0;
@@ -1008,10 +1157,49 @@ static int32_t expand_neuron(int32_t id)
  * the chain before the neuron would change); so then the neuron stays one node. */
 static int32_t expand(int32_t id)
 {
-    uint8_t op = store.nodes[id].op;
-    if ((op == OP_NEURON || op == OP_NEURON_RELU) && !tape_pinned())
-        return expand_neuron(id);
+    const Node *n = &store.nodes[id];
+    if (tape_pinned())
+        return 0;
+    if (n->op == OP_NEURON || n->op == OP_NEURON_RELU) {
+        double g = store.grad[id];
+        return expand_neuron(id, n->op == OP_NEURON_RELU ? (double)(store.data[id] > 0.0) * g : g,
+                             store.gint[id], NULL);
+    }
+    if (n->op == OP_CHAIN) {
+        Chain c;
+        chain_state(n, &c);
+        return expand_neuron(id, c.grad, c.gint, &c);
+    }
     return 0;
+}
+
+/* Whether live node id is a fused chain a second pass has visited. */
+static int chain_passed(int32_t id)
+{
+    Chain c;
+    if (store.nodes[id].op != OP_CHAIN)
+        return 0;
+    chain_state(&store.nodes[id], &c);
+    return c.passes == 2;
+}
+
+void expand_passed_chains(void)
+{
+    if ((passed.count == 0 && !passed.lost) || tape_pinned())
+        return;
+    int32_t err = 0;
+    for (int32_t i = 0; i < passed.count; i++) {
+        int32_t id = passed.ids[i];
+        if (node_is_live(id) && chain_passed(id))
+            err |= expand(id);
+    }
+    for (int32_t p = 0; passed.lost && p < store.tape_len; p++) {
+        int32_t id = store.tape[p];
+        if (chain_passed(id))
+            err |= expand(id); /* (the nodes it makes go before it: p + 1 is one of them) */
+    }
+    passed.count = 0;
+    passed.lost = err != 0; /* (out of memory: left as they are, looked for again next time) */
 }
 
 int32_t mg_expand(int32_t id)
@@ -1046,6 +1234,9 @@ const Op OPS[OP_COUNT] = {
     [OP_NEURON_RELU] = {"neuron_relu", "neuron-ReLU", -1, neuron_forward, neuron_backward,
                         neuron_backward_graph, neuron_forward_lanes, neuron_backward_lanes,
                         .kids_in_list = 1},
+    [OP_CHAIN] = {"chain", "sum-of-products", -1, chain_forward, chain_backward,
+                  chain_backward_graph, neuron_forward_lanes, neuron_backward_lanes,
+                  .extra = sizeof(Chain), .kids_in_list = 1},
     [OP_CUSTOM] = {"custom", NULL, -1, NULL, custom_backward, custom_backward_graph,
                    .kids_in_list = 1},
     /* as micrograd writes them: a - b = a + (-b) and arg - a = (-a) + arg, -x being x * -1;
@@ -1375,6 +1566,25 @@ int32_t mg_node_info(int32_t id, mg_info *out)
 
 /* ---- nodes as steps of a recording (replay.c) ---- */
 
+int step_shape(const Step *s)
+{
+    if (s->op == OP_MUL && !s->constant)
+        return STEP_PRODUCT;
+    return s->op == OP_ADD ? STEP_SUM : STEP_OTHER;
+}
+
+Step chain_step(int32_t m)
+{
+    Step s = { .op = OP_CHAIN, .nkids = 2 * m + 1 };
+    return s;
+}
+
+Step leaf_step(double arg, uint8_t arg_int)
+{
+    Step s = { .op = OP_LEAF, .arg_int = arg_int, .arg = arg };
+    return s;
+}
+
 int32_t node_as_step(int32_t id, Step *step, int32_t *kids)
 {
     const Node *n = &store.nodes[id];
@@ -1406,7 +1616,7 @@ int32_t node_as_step(int32_t id, Step *step, int32_t *kids)
 
 int32_t node_from_step(const Step *step, const int32_t *kids)
 {
-    if (step->op == OP_NEURON || step->op == OP_NEURON_RELU) {
+    if (OPS[step->op].kids_in_list) { /* a neuron, a chain */
         int32_t id = node_new(step->op, step->nkids);
         if (id < 0)
             return id;
@@ -1414,7 +1624,7 @@ int32_t node_from_step(const Step *step, const int32_t *kids)
         for (int32_t j = 0; j < step->nkids; j++)
             n->u.list[j] = kids[j];
         node_hold_kids(n);
-        neuron_forward(n, id);
+        OPS[step->op].forward(n, id);
         return id;
     }
     if (step->op == OP_LEAF)

@@ -95,7 +95,7 @@ typedef struct {
     backward_lanes_fn backward_lanes;
     size_t extra;          /* bytes each node keeps beside it, at u.extra: they start with
                             * the node's constant (a power's exponent), then what forward
-                            * leaves for backward */
+                            * leaves for backward; with kids_in_list, after the list */
     int kids_in_list;      /* children kept in a list of their own (u.list), however many */
     /* A composition makes the `inner` node (with constant inner_arg), then the
      * `outer` one from it; outer is 0 for every other op. */
@@ -127,6 +127,19 @@ int32_t backward_visit(const Pass *p, const int32_t *order, int32_t last);
 int32_t grad_into(GradGraph *gg, int32_t kid, int32_t d);
 int32_t backward_graph_visit(GradGraph *gg, const int32_t *order, int32_t count);
 int32_t custom_nodes(const int32_t *found, int32_t count, int32_t *out, int32_t cap);
+
+/* For replay.c's fusing of a recording's sums of products (see ops.c's chain): a step's
+ * shape (x * y of two children; x + y, or x + a number), and the steps of a chain of m
+ * products (children as a neuron's: x[m] w[m] b) and of a leaf holding a number. */
+enum { STEP_OTHER, STEP_PRODUCT, STEP_SUM };
+int step_shape(const Step *s);
+Step chain_step(int32_t m);
+Step leaf_step(double arg, uint8_t arg_int);
+
+/* Expand (mg_expand) each fused chain a pass has visited since this was last called: a
+ * pass begins with it (backward.c), so that it visits micrograd's nodes where their grads
+ * now differ (see ops.c's chain). Not while the tape is pinned. */
+void expand_passed_chains(void);
 
 /* A node as a step of a recording (replay.c): its op and constant, and its
  * children's ids (up to node_nkids of them) in kids. Returns how many children

@@ -10,7 +10,8 @@
  *   ref = -2 - nin - c    the c-th captured node: one made before the recording (a
  *                         model's parameter), held by the recording and read as it is.
  * A replay makes each step's node with the op table's own make (ops.c), so its
- * data is what the same ops give in eager mode, to the bit.
+ * data is what the same ops give in eager mode, to the bit. A chain of products
+ * and sums is one step (see fuse_chains).
  */
 #if !defined(_WIN32) && !defined(_DEFAULT_SOURCE)
 #define _DEFAULT_SOURCE /* glibc under -std=c11: sysconf */
@@ -248,6 +249,128 @@ static int32_t record(int32_t start, int32_t nin, const int32_t *inputs, int32_t
     return err;
 }
 
+/* ---- a recording's sums of products, fused ----
+ * `sum(p * p for p in params)` records a product and a sum a term: M1 = p0*p0, S1 = M1 + 0,
+ * M2 = p1*p1, S2 = S1 + M2, ... Such a chain, each of its nodes but the last used by the next
+ * alone and made right after it, becomes one step of ops.c's fused chain (its data, grads and
+ * order of adding into grads are those nodes', and asking for its children makes them). */
+
+/* Step i's references. */
+static const int32_t *step_refs(const mg_recording *rec, int32_t i)
+{
+    return rec->refs + rec->kids_at[i];
+}
+
+/* Whether steps i, i + 1 are a link of a chain: a product used by the sum after it alone, the
+ * sum's other term `prev` (the last link's sum: then used by this sum alone), or for the first
+ * link (prev < 0) any reference or a number. */
+static int is_link(const mg_recording *rec, const int32_t *uses, int32_t i, int32_t prev)
+{
+    if (i + 1 >= rec->nsteps || uses[i] != 1 || step_shape(&rec->steps[i]) != STEP_PRODUCT
+        || step_shape(&rec->steps[i + 1]) != STEP_SUM)
+        return 0;
+    const Step *sum = &rec->steps[i + 1];
+    const int32_t *r = step_refs(rec, i + 1);
+    if (prev < 0)
+        return sum->constant ? r[0] == i : (r[0] == i) != (r[1] == i);
+    return !sum->constant && uses[prev] == 1 && ((r[0] == i && r[1] == prev) || (r[0] == prev && r[1] == i));
+}
+
+/* How many links the chain from step i has (0 or 1: no chain worth fusing). */
+static int32_t chain_links(const mg_recording *rec, const int32_t *uses, int32_t i)
+{
+    int32_t links = 0;
+    for (int32_t j = i; is_link(rec, uses, j, links ? j - 1 : -1); j += 2)
+        links++;
+    return links;
+}
+
+/* The first link's other term, a reference (where it is not a number: see Step.constant). */
+static int32_t chain_start(const mg_recording *rec, int32_t i)
+{
+    const int32_t *r = step_refs(rec, i + 1);
+    return r[0] == i ? r[1] : r[0];
+}
+
+static int32_t fuse_chains(mg_recording *rec)
+{
+    int32_t n = rec->nsteps, nrefs = n ? rec->kids_at[n - 1] + rec->steps[n - 1].nkids : 0;
+    int32_t *uses = calloc((size_t)n + 1, sizeof(int32_t)), *links = malloc(((size_t)n + 1) * sizeof(int32_t));
+    int32_t *new_of = malloc(((size_t)n + 1) * sizeof(int32_t));
+    if (!uses || !links || !new_of) {
+        free(uses), free(links), free(new_of);
+        return MG_ENOMEM;
+    }
+    for (int32_t r = 0; r < nrefs; r++)
+        if (rec->refs[r] >= 0)
+            uses[rec->refs[r]]++;
+    for (int32_t j = 0; j < rec->nout; j++)
+        if (rec->outs[j] >= 0)
+            uses[rec->outs[j]]++;
+    int32_t steps = 0, refs = 0, chains = 0;
+    for (int32_t i = 0; i < n;) { /* what the fused recording will hold */
+        links[i] = chain_links(rec, uses, i);
+        if (links[i] < 2) {
+            links[i] = 0;
+            refs += rec->steps[i].nkids;
+            steps++, i++;
+            continue;
+        }
+        steps += rec->steps[i + 1].constant ? 2 : 1; /* (a number: a leaf step before the chain) */
+        refs += 2 * links[i] + 1;
+        chains++;
+        i += 2 * links[i];
+    }
+    Step *new_steps = chains ? malloc((size_t)steps * sizeof(Step)) : NULL;
+    int32_t *kids_at = chains ? malloc((size_t)steps * sizeof(int32_t)) : NULL;
+    int32_t *new_refs = chains ? malloc(((size_t)refs + 1) * sizeof(int32_t)) : NULL;
+    int32_t err = chains && !(new_steps && kids_at && new_refs) ? MG_ENOMEM : 0;
+    if (chains && !err) {
+        int32_t at = 0, made = 0; /* (references, steps of the fused recording so far) */
+        for (int32_t i = 0; i < n;) {
+            const int32_t *r = step_refs(rec, i);
+            if (!links[i]) { /* a step as it is, its references to steps renumbered */
+                new_steps[made] = rec->steps[i];
+                kids_at[made] = at;
+                for (int32_t j = 0; j < rec->steps[i].nkids; j++)
+                    new_refs[at++] = r[j] >= 0 ? new_of[r[j]] : r[j];
+                new_of[i++] = made++;
+                continue;
+            }
+            int32_t m = links[i], start;
+            if (rec->steps[i + 1].constant) { /* S1 = M1 + c: c a leaf's */
+                new_steps[made] = leaf_step(rec->steps[i + 1].arg, rec->steps[i + 1].arg_int);
+                kids_at[made] = at;
+                start = made++;
+            } else {
+                start = chain_start(rec, i);
+                start = start >= 0 ? new_of[start] : start;
+            }
+            new_steps[made] = chain_step(m);
+            kids_at[made] = at;
+            for (int32_t k = 0; k < m; k++) { /* product k = w * x: x[k] its second factor */
+                const int32_t *factors = step_refs(rec, i + 2 * k);
+                new_refs[at + k] = factors[1] >= 0 ? new_of[factors[1]] : factors[1];
+                new_refs[at + m + k] = factors[0] >= 0 ? new_of[factors[0]] : factors[0];
+            }
+            new_refs[at + 2 * m] = start;
+            at += 2 * m + 1;
+            i += 2 * m;
+            new_of[i - 1] = made++; /* (the last sum's; no step uses the others) */
+        }
+        for (int32_t j = 0; j < rec->nout; j++)
+            if (rec->outs[j] >= 0)
+                rec->outs[j] = new_of[rec->outs[j]];
+        free(rec->steps), free(rec->kids_at), free(rec->refs);
+        rec->steps = new_steps, rec->kids_at = kids_at, rec->refs = new_refs;
+        rec->nsteps = steps;
+    } else {
+        free(new_steps), free(kids_at), free(new_refs);
+    }
+    free(uses), free(links), free(new_of);
+    return err;
+}
+
 int32_t mg_trace_end(int32_t token, int32_t nin, const int32_t *inputs, int32_t nout,
                      const int32_t *outs, mg_recording **out)
 {
@@ -274,6 +397,8 @@ int32_t mg_trace_end(int32_t token, int32_t nin, const int32_t *inputs, int32_t 
         rec->nout = nout;
         err = record(token, nin, inputs, nout, outs, rec, ref_of);
     }
+    if (!err)
+        err = fuse_chains(rec);
     free(ref_of);
     if (err)
         recording_free(rec);

@@ -249,7 +249,7 @@ int32_t node_new(int32_t kind, int32_t nkids)
     if (store.node_limit && store.live >= store.node_limit)
         return MG_ENOMEM;
     const Op *op = &OPS[kind];
-    size_t extra = op->kids_in_list ? (size_t)nkids * sizeof(int32_t) : op->extra;
+    size_t extra = (op->kids_in_list ? (size_t)nkids * sizeof(int32_t) : 0) + op->extra;
     void *block = NULL;
     if (extra) {
         block = malloc(extra); /* a kid list is filled in by the caller, extra storage by the op */
@@ -300,8 +300,8 @@ void node_hold_kids(const Node *n)
 /* Free what the node keeps beside it (a kid list, extra storage). */
 static void free_extra(Node *n)
 {
-    if (n->nkids == KIDS_IN_LIST) {
-        store.extra_bytes -= (int64_t)n->first * (int64_t)sizeof(int32_t);
+    if (n->nkids == KIDS_IN_LIST) { /* (with its op's extra bytes after the list) */
+        store.extra_bytes -= (int64_t)n->first * (int64_t)sizeof(int32_t) + (int64_t)OPS[n->layout].extra;
         free(n->u.list);
     } else if (n->nkids == KIDS_IN_BLOCK) {
         int32_t *block = n->u.list - n->u.list[-1];

@@ -16,7 +16,9 @@ nodes again from the new inputs, with no Python per node: each op of the recordi
 the *current* data of every Value fn used that was made before it (a model's parameters,
 constants made outside). A Value argument is used as itself, as in eager mode. The result is
 what fn returns (a Value, or a list of Values), new at every call; its data, and the grads its
-backward() gives, are eager mode's to the bit.
+backward() gives, are eager mode's to the bit. (A chain of products and sums, as
+`sum(p * p for p in params)` makes, is one node of a replay, which turns into micrograd's nodes
+where they are looked at: `_prev`, or a third backward pass through them.)
 
 `compiled.batch(X, y, reduce=None | "mean" | "sum")` runs the recording for every sample (the
 arrays' leading axis) in one C call: the outputs as an array, or their mean or sum as one Value

@@ -64,7 +64,7 @@ _LEAF, _ADD, _MUL, _POW = (_KINDS[n] for n in ("leaf", "add", "mul", "pow"))
 _RELU, _TANH, _EXP, _LOG, _SIGMOID, _DETACH = (_KINDS[n] for n in ("relu", "tanh", "exp", "log",
                                                                   "sigmoid", "detach"))
 _SUB, _RSUB, _DIV, _RDIV = (_KINDS[n] for n in ("sub", "rsub", "div", "rdiv"))
-_FUSED = (_KINDS["neuron"], _KINDS["neuron_relu"])
+_FUSED = (_KINDS["neuron"], _KINDS["neuron_relu"], _KINDS["chain"])
 _CUSTOM = _KINDS["custom"]
 _ERRORS = {
     lib.MG_ENOMEM: (MemoryError, "out of memory for autograd nodes (see memory_stats())"),

@@ -2,6 +2,7 @@
 (random graphs of every op of the registry, MLPs and losses), picks up new parameter values,
 records again when a model changes, refuses what it cannot replay, and holds no memory per call."""
 import dataclasses
+import functools
 import math
 import os
 import random
@@ -106,6 +107,81 @@ def test_each_op_replays_as_eager_mode_and_raises_where_it_does(op):
                 out.backward()
                 results.append((bits(out.data), bits(a.grad), bits(b.grad)))
             assert results[0] == results[1], (op.name, x, y)
+
+
+def all_nodes(out):
+    """Every node out reaches (asking for children makes a fused chain's nodes), as bits of
+    data and grad and the op, sorted: a graph to compare, whatever order the ids came in."""
+    seen, todo, found = set(), [out], []
+    while todo:
+        v = todo.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        found.append((bits(v.data), bits(v.grad), v._op))
+        todo.extend(v._prev)
+    return sorted(found, key=repr)
+
+
+SUM_FORMS = {
+    "sum() of products": lambda vs, pairs: sum(vs[a] * vs[b] for a, b in pairs),
+    "sum() from a Value, then relu": lambda vs, pairs: sum((vs[a] * vs[b] for a, b in pairs), vs[0] * 2).relu(),
+    "product + s, times a leaf": lambda vs, pairs: functools.reduce(
+        lambda s, ab: vs[ab[0]] * vs[ab[1]] + s, pairs, vs[0]) * vs[-1],
+}
+
+
+@pytest.mark.parametrize("form", SUM_FORMS)
+@pytest.mark.parametrize("seed", range(3))
+def test_sums_of_products_replay_as_eager_mode_through_repeated_passes(form, seed):
+    # A replay makes a chain of products and sums one fused node; its grads, and those of the
+    # chain's nodes (micrograd's add up over passes), must stay eager mode's through any mix of
+    # backward passes (from it and from Values made of it) and looks at its children.
+    rng = random.Random(seed)
+    fn = SUM_FORMS[form]
+    edges = [0, 1, -2, 0.0, -0.0, 1.5, -2.25, math.inf, math.nan, 2**40, 2.0**60]
+    for _ in range(60):
+        pool = [rng.choice(edges + [rng.uniform(-3, 3)]) for _ in range(rng.randint(2, 5))]
+        pairs = [(rng.randrange(len(pool)), rng.randrange(len(pool))) for _ in range(rng.randint(2, 9))]
+        ps, qs = [Value(x) for x in pool], [Value(x) for x in pool]
+        compiled = micrograd_c.compile(lambda: fn(ps, pairs))
+        compiled()
+        assert compiled.recordings()[0]["steps"] <= 4  # the chain is one step (with its leaf)
+        out, eager = compiled(), fn(qs, pairs)
+        for move in rng.choices("bbtc", k=rng.randint(1, 5)):
+            for v in (out, eager):
+                if move == "b":
+                    v.backward()
+                elif move == "t":
+                    (v * -3.0).backward()
+                else:
+                    v._prev
+        assert all_nodes(out) == all_nodes(eager), (pool, pairs)
+        assert [bits(p.grad) for p in ps] == [bits(q.grad) for q in qs]
+
+
+def test_sums_of_products_replay_in_batches_and_gradient_graphs():
+    rng = np.random.default_rng(3)
+    ws = [Value(float(w)) for w in rng.normal(size=5)]
+    fn = lambda x: sum(w * xi for w, xi in zip(ws, x)).tanh()  # noqa: E731
+    compiled = micrograd_c.compile(fn)
+    X = rng.normal(size=(30, 5))
+    out = compiled.batch(X)
+    assert [bits(v) for v in out.tolist()] == [bits(fn(x).data) for x in X.tolist()]
+    total = compiled.batch(X, reduce="sum")
+    total.backward()
+    got = [w.grad for w in ws]
+    for w in ws:
+        w.grad = 0
+    sum(fn(x) for x in X.tolist()).backward()
+    assert got == pytest.approx([w.grad for w in ws], rel=1e-12, abs=1e-15)
+    x = [Value(v) for v in X[0].tolist()]
+    replayed = compiled(x)
+    for create_graph in (False, True):
+        assert [bits(float(g.data if isinstance(g, Value) else g)) for g in
+                micrograd_c.grad(replayed, ws + x, create_graph=create_graph)] == \
+               [bits(float(g.data if isinstance(g, Value) else g)) for g in
+                micrograd_c.grad(fn(x), ws + x, create_graph=create_graph)]
 
 
 def mlp_loss(model):
