@@ -15,12 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ops.h"
-/* SSE2 (every x86-64 CPU has it: no dispatch) for the lanes' dot products; elsewhere plain C
- * that adds the same terms in the same order. */
-#if defined(__SSE2__) || defined(_M_X64)
-#include <emmintrin.h>
-#define MG_SSE2 1
-#endif
 /* The neurons' lanes kernels, where GCC and glibc can pick a version by the CPU when the library
  * loads: one for CPUs with AVX2 (four lanes a register), one for every x86-64. (AVX2 has no
  * fused multiply-add, and -ffp-contract=off forbids one: the same bits either way.) */
@@ -792,42 +786,81 @@ LANES_KERNEL static int neuron_forward_lanes(const Step *s, const double *const 
     return 0;
 }
 
-/* The sums over n lanes of a[i] * gate[i] and of b[i] * gate[i] (two weights' gradients:
- * gate is read once for both), each in four partial sums (lane i's term into sum i % 4, the
- * four added at the end): one running sum would wait ~4 cycles on each add. The same order,
- * so the same sums, for a given n. */
-static ALWAYS_INLINE void lanes_dots(const double *a, const double *b, const double *gate, int32_t n,
-                                     double *sum_a, double *sum_b)
+/* Four lanes' partial sums, for the sums over lanes below: a vector of four with GCC and Clang
+ * (one AVX2 register, two SSE2 ones), else an array; the same adds and multiplies either way,
+ * lane by lane. (Passed by pointer: a vector passed by value would depend on the CPU's ABI.) */
+#if defined(__GNUC__)
+typedef double Four __attribute__((vector_size(4 * sizeof(double))));
+/* *s += a[k] * b[k], lane k of four */
+static ALWAYS_INLINE void four_add_mul(Four *s, const double *a, const double *b)
 {
-    double sa[4] = { 0.0, 0.0, 0.0, 0.0 }, sb[4] = { 0.0, 0.0, 0.0, 0.0 };
-    int32_t i = 0;
-#ifdef MG_SSE2
-    /* (s[0], s[1]) and (s[2], s[3]) in registers: the same multiplies and adds, two at a time */
-    __m128d a01 = _mm_setzero_pd(), a23 = _mm_setzero_pd(), b01 = _mm_setzero_pd(), b23 = _mm_setzero_pd();
-    for (; i + 4 <= n; i += 4) {
-        __m128d g01 = _mm_loadu_pd(gate + i), g23 = _mm_loadu_pd(gate + i + 2);
-        a01 = _mm_add_pd(a01, _mm_mul_pd(_mm_loadu_pd(a + i), g01));
-        a23 = _mm_add_pd(a23, _mm_mul_pd(_mm_loadu_pd(a + i + 2), g23));
-        b01 = _mm_add_pd(b01, _mm_mul_pd(_mm_loadu_pd(b + i), g01));
-        b23 = _mm_add_pd(b23, _mm_mul_pd(_mm_loadu_pd(b + i + 2), g23));
-    }
-    _mm_storeu_pd(sa, a01);
-    _mm_storeu_pd(sa + 2, a23);
-    _mm_storeu_pd(sb, b01);
-    _mm_storeu_pd(sb + 2, b23);
+    Four x, y;
+    memcpy(&x, a, sizeof x);
+    memcpy(&y, b, sizeof y);
+    *s += x * y;
+}
+static ALWAYS_INLINE void four_add(Four *s, const double *a)
+{
+    Four x;
+    memcpy(&x, a, sizeof x);
+    *s += x;
+}
+static ALWAYS_INLINE double four_get(const Four *v, int k) { return (*v)[k]; }
 #else
-    for (; i + 4 <= n; i += 4)
-        for (int32_t k = 0; k < 4; k++) {
-            sa[k] += a[i + k] * gate[i + k];
-            sb[k] += b[i + k] * gate[i + k];
-        }
+typedef struct { double v[4]; } Four;
+static ALWAYS_INLINE void four_add_mul(Four *s, const double *a, const double *b)
+{
+    for (int k = 0; k < 4; k++)
+        s->v[k] += a[k] * b[k];
+}
+static ALWAYS_INLINE void four_add(Four *s, const double *a)
+{
+    for (int k = 0; k < 4; k++)
+        s->v[k] += a[k];
+}
+static ALWAYS_INLINE double four_get(const Four *v, int k) { return v->v[k]; }
 #endif
-    for (int32_t k = 0; i + k < n; k++) {
-        sa[k] += a[i + k] * gate[i + k];
-        sb[k] += b[i + k] * gate[i + k];
+
+/* Four partial sums into one number, after the terms of the lanes from i (past the last whole
+ * four) are added in: x[i] * gate[i] each, or gate[i] (x NULL). */
+static ALWAYS_INLINE double four_total(const Four *sums, const double *x, const double *gate, int32_t i,
+                                       int32_t n)
+{
+    double s[4] = { four_get(sums, 0), four_get(sums, 1), four_get(sums, 2), four_get(sums, 3) };
+    for (int32_t k = 0; i + k < n; k++)
+        s[k] += x ? x[i + k] * gate[i + k] : gate[i + k];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/* The sums over n lanes of x[k][i] * gate[i] for four inputs x[k] (four weights' gradients:
+ * gate is read once for them all), each in four partial sums (lane i's term into sum i % 4,
+ * the four added at the end): one running sum would wait ~4 cycles on each add, and four dots
+ * keep sixteen sums going at once. The same order, so the same sums, for a given n. */
+static ALWAYS_INLINE void lanes_dots(const double *const x[4], const double *gate, int32_t n,
+                                     double dots[4])
+{
+    Four s0 = { 0.0, 0.0, 0.0, 0.0 }, s1 = s0, s2 = s0, s3 = s0; /* (four variables: in registers) */
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        four_add_mul(&s0, x[0] + i, gate + i);
+        four_add_mul(&s1, x[1] + i, gate + i);
+        four_add_mul(&s2, x[2] + i, gate + i);
+        four_add_mul(&s3, x[3] + i, gate + i);
     }
-    *sum_a = (sa[0] + sa[1]) + (sa[2] + sa[3]);
-    *sum_b = (sb[0] + sb[1]) + (sb[2] + sb[3]);
+    dots[0] = four_total(&s0, x[0], gate, i, n);
+    dots[1] = four_total(&s1, x[1], gate, i, n);
+    dots[2] = four_total(&s2, x[2], gate, i, n);
+    dots[3] = four_total(&s3, x[3], gate, i, n);
+}
+
+/* The sum over n lanes of gate[i] (a bias's gradient), in four partial sums as lanes_dots. */
+static ALWAYS_INLINE double lanes_sum(const double *gate, int32_t n)
+{
+    Four s = { 0.0, 0.0, 0.0, 0.0 };
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        four_add(&s, gate + i);
+    return four_total(&s, NULL, gate, i, n);
 }
 
 /* A child's share of a neuron's lanes' gradient, d[i] * gate[i] each lane (gate[i] alone for
@@ -837,12 +870,9 @@ static ALWAYS_INLINE void lanes_dots(const double *a, const double *b, const dou
 static ALWAYS_INLINE void neuron_share(double *sum, double *lanes, const double *d, const double *gate,
                                        int32_t n)
 {
-    if (sum) {
-        double total = 0.0;
-        for (int32_t i = 0; i < n; i++)
-            total += gate[i];
-        *sum += total;
-    } else if (lanes && d) {
+    if (sum)
+        *sum += lanes_sum(gate, n);
+    else if (lanes && d) {
         for (int32_t i = 0; i < n; i++)
             lanes[i] += d[i] * gate[i];
     } else if (lanes) {
@@ -866,18 +896,23 @@ LANES_KERNEL static void neuron_backward_lanes(const Step *s, const double *cons
                                   int32_t n)
 {
     int32_t m = (s->nkids - 1) / 2;
-    double gate[LANES_MAX];
-    for (int32_t i = 0; i < n; i++)
-        gate[i] = s->op == OP_NEURON_RELU ? (double)(out[i] > 0.0) * g[i] : g[i];
-    for (int32_t j = 0; j < m && s->params; j += 2) { /* weights two at a time (see lanes_dots) */
-        int32_t k = j + 1 < m ? j + 1 : j;               /* (an odd last one with itself) */
-        double dw_j, dw_k;
-        lanes_dots(kid[j], kid[k], gate, n, &dw_j, &dw_k);
-        *kid_sum[m + j] += dw_j;
-        neuron_input_share(kid_grad[j], kid[m + j][0], gate, n);
-        if (k != j) {
-            *kid_sum[m + k] += dw_k;
-            neuron_input_share(kid_grad[k], kid[m + k][0], gate, n);
+    double relu_gate[LANES_MAX];
+    const double *gate = g; /* each lane's gradient at the sum: g, or g where the relu let it by */
+    if (s->op == OP_NEURON_RELU) {
+        for (int32_t i = 0; i < n; i++) /* (as relu's backward: 0 * inf is NaN there too) */
+            relu_gate[i] = (double)(out[i] > 0.0) * g[i];
+        gate = relu_gate;
+    }
+    for (int32_t j = 0; j < m && s->params; j += 4) { /* weights four at a time (see lanes_dots) */
+        const double *x[4];
+        double dw[4];
+        int32_t count = m - j < 4 ? m - j : 4;
+        for (int32_t k = 0; k < 4; k++) /* (past the last weight: its input again, unused) */
+            x[k] = kid[j + (k < count ? k : count - 1)];
+        lanes_dots(x, gate, n, dw);
+        for (int32_t k = 0; k < count; k++) {
+            *kid_sum[m + j + k] += dw[k];
+            neuron_input_share(kid_grad[j + k], kid[m + j + k][0], gate, n);
         }
     }
     for (int32_t j = 0; j < m && !s->params; j++) {

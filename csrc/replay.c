@@ -735,8 +735,11 @@ int32_t mg_get_threads(void)
  * or more each. */
 static int32_t parts_for(int32_t n)
 {
-    int32_t most = n / LANES_PER_THREAD, have = mg_get_threads();
-    int32_t count = most < 1 ? 1 : most < have ? most : have;
+    int32_t most = n / LANES_PER_THREAD;
+    if (most < 2) /* (one part: no asking for the cores, which glibc reads from /sys each time) */
+        return 1;
+    int32_t have = mg_get_threads();
+    int32_t count = most < have ? most : have;
     return count < MAX_PARTS ? count : MAX_PARTS;
 }
 
