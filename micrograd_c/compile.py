@@ -237,15 +237,18 @@ def _reduced(recording, batch, n, reduce):
 # ---- recordings ----
 
 def _version():
-    from . import nn  # (the count of changes to models' lists and attributes)
-    return nn._version
+    """The count of changes to models' lists and attributes (nn's: 0 while nn is not imported,
+    when there are no models), read without an import at each call."""
+    nn = sys.modules.get("micrograd_c.nn")
+    return nn._version if nn is not None else 0
 
 
 class _Recording:
-    __slots__ = ("rec", "steps", "shape", "version", "captured")
+    __slots__ = ("rec", "steps", "shape", "version", "floats", "captured")
 
-    def __init__(self, rec, steps, shape, version):
+    def __init__(self, rec, steps, shape, version, floats):
         self.rec, self.steps, self.shape, self.version = rec, steps, shape, version
+        self.floats = floats  # whether its arguments are floats only (_only_floats)
         self.captured = None  # the Values of captured nodes with a backward (see _reduced)
 
 
@@ -267,7 +270,7 @@ class Compiled:
         recording = self._recordings.get(structure)
         if recording is None or recording.version != _version():
             return self._record(structure, items)
-        return self._replay(recording, items, _only_floats(structure))
+        return self._replay(recording, items)
 
     def _record(self, structure, items):
         leaves, ids = _leaves(items, _only_floats(structure))
@@ -292,16 +295,19 @@ class Compiled:
         rec = ffi.gc(made[0], lib.mg_recording_free)
         info = ffi.new("mg_recording_info *")
         lib.mg_recording_describe(rec, info)
-        self._recordings[structure] = _Recording(rec, info.steps, shape, version)
+        self._recordings[structure] = _Recording(rec, info.steps, shape, version,
+                                                 _only_floats(structure))
         return out  # the first call's result is eager mode's own
 
-    def _replay(self, recording, items, floats):
+    def _replay(self, recording, items):
         # Dead Values' nodes are released a batch of ids at a time (engine._dead); a result
         # dropped here holds a whole recording's nodes, so the batch is let go sooner.
         if len(engine._dead) * max(recording.steps, 1) >= engine._BATCH:
             engine._flush()
         n, out = len(items), ffi.new("int32_t[]", 1 if recording.shape is None else recording.shape)
-        if floats:  # (the usual case) the leaves in one call, ...
+        if not n:  # (a function of no arguments: an L2 term over a model's parameters)
+            ids, leaves = ffi.NULL, ()
+        elif recording.floats:  # (the usual case) the leaves in one call, ...
             ids = ffi.new("int32_t[]", n)
             err = lib.mg_leaves(n, items, ids)
             if err:
@@ -317,8 +323,7 @@ class Compiled:
         finally:
             if leaves is None:  # held by the new nodes now (or freed, if it failed)
                 lib.mg_release(ids, n)
-        values = [_made(i) for i in out]
-        return values[0] if recording.shape is None else values
+        return _made(out[0]) if recording.shape is None else [_made(i) for i in out]
 
     def batch(self, *arrays: Any, reduce: str | None = None) -> Any:
         """fn on every sample of a batch, in one C call: each array's leading axis is the sample.
