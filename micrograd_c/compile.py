@@ -38,7 +38,7 @@ import weakref
 
 from . import engine
 from ._core import ffi, lib
-from .engine import Value, _const, _made, _raise, _retry
+from .engine import Value, _const, _made, _made_all, _raise, _retry
 
 TYPE_CHECKING = False  # (typing is not imported at run time: it would add to the import time)
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def _leaves(items: list, floats: bool) -> tuple[list[Value], Any]:
         err = lib.mg_leaves(len(items), items, ids)
         if err:
             _retry(err, lib.mg_leaves, len(items), items, ids)
-        return [_made(i) for i in ids], ids  # (each holds its node: made held once, for it)
+        return _made_all(ids), ids  # (each holds its node: made held once, for it)
     leaves = [x if isinstance(x, Value) else Value(x) for x in items]
     return leaves, ffi.new("int32_t[]", [v._i for v in leaves])
 
@@ -323,7 +323,7 @@ class Compiled:
         finally:
             if leaves is None:  # held by the new nodes now (or freed, if it failed)
                 lib.mg_release(ids, n)
-        return _made(out[0]) if recording.shape is None else [_made(i) for i in out]
+        return _made(out[0]) if recording.shape is None else _made_all(out)
 
     def batch(self, *arrays: Any, reduce: str | None = None) -> Any:
         """fn on every sample of a batch, in one C call: each array's leading axis is the sample.

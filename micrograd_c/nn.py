@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from ._core import ffi, lib
-from .engine import Value, _made, _retry
+from .engine import Value, _made, _made_all, _retry
 from .losses import _check_reduction, binary_cross_entropy, cross_entropy, hinge_loss, mse_loss  # noqa: F401
 
 
@@ -522,7 +522,7 @@ def _run_layers(owner, layers, x):
         if holder is x_ids:  # leaves made here: the layers' nodes hold them now (or none does)
             lib.mg_release(x_ids, len(x_ids))
     del made
-    return [_made(first)] if nout == 1 else [_made(i) for i in out]
+    return [_made(first)] if nout == 1 else _made_all(out)
 
 
 class Neuron(Module):
