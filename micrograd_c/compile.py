@@ -195,6 +195,8 @@ def _samples_of(a: Any):
     """An argument of batch() as a float64 array of samples (N,) or (N, k)."""
     import numpy as np
 
+    if type(a) is np.ndarray and a.ndim in (1, 2) and a.dtype.type is np.float64 and a.dtype.isnative:
+        return a  # (the usual case, as it is)
     arr = np.asarray(a)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"batch takes arrays of numbers, not of {arr.dtype}")
@@ -342,12 +344,13 @@ class Compiled:
         if reduce not in (None, "mean", "sum"):
             raise ValueError(f"reduce must be None, 'mean' or 'sum', not {reduce!r}")
         columns = [_samples_of(a) for a in arrays]
-        n = len(columns[0]) if columns else 0
-        if n == 0 or any(len(c) != n for c in columns):
+        shapes = [c.shape for c in columns]
+        n = shapes[0][0] if shapes else 0
+        if n == 0 or any(s[0] != n for s in shapes):
             raise ValueError(f"batch needs arrays with the same number (>= 1) of samples, got "
-                             f"{[len(c) for c in columns]}")
+                             f"{[s[0] for s in shapes]}")
         # (a sample's structure, as _flatten gives it for the first sample's floats)
-        structure = tuple("f" if c.ndim == 1 else ("floats", c.shape[1]) for c in columns)
+        structure = tuple(["f" if len(s) == 1 else ("floats", s[1]) for s in shapes])
         recording = self._recordings.get(structure)
         if recording is None or recording.version != _version():
             items = []
@@ -359,7 +362,7 @@ class Compiled:
             raise ValueError("reduce needs a function that returns one Value")
         # (each argument's array as it is, a sample a row, if it already is that: no copy)
         args = [ffi.from_buffer("double[]", np.ascontiguousarray(c)) for c in columns]
-        widths = [1 if c.ndim == 1 else c.shape[1] for c in columns]
+        widths = [1 if len(s) == 1 else s[1] for s in shapes]
         if reduce:  # (the outputs stay in the batch's lanes: C adds them up)
             keep = ffi.new("mg_batch **")
             err = lib.mg_batch_forward(recording.rec, n, len(args), args, widths, ffi.NULL, keep)
