@@ -233,7 +233,21 @@ def _reduced(recording, batch, n, reduce):
         if err:
             _raise(err)
     engine._register(out, f"batch-{reduce}", _backward)
+    _let_go_of_reduced(recording)
+    recording.reduced.append(out._i)
     return out
+
+
+def _let_go_of_reduced(recording):
+    """Let go of the recording's earlier reduced batches that nothing but their own Value holds
+    now. Such a Value, dropped while a parent's node held its node (`total = batch + l2`), was
+    kept alive for its backward (engine._keep) with its batch's memory, until the collector's
+    next run: in a training loop, dozens of batches, their lanes out of the cache, and a costly
+    sweep. Now the one of two steps back goes at the next batch (the last step's loss, which
+    holds the last one, is still alive while the next is computed)."""
+    engine._flush()  # (the dead losses' releases: their nodes held the batches' nodes)
+    still = [i for i in recording.reduced if i in engine._kept and not engine._let_go(i)]
+    recording.reduced = still[-4:]  # (the rest are left to the collector's sweep)
 
 
 # ---- recordings ----
@@ -246,12 +260,13 @@ def _version():
 
 
 class _Recording:
-    __slots__ = ("rec", "steps", "shape", "version", "floats", "captured")
+    __slots__ = ("rec", "steps", "shape", "version", "floats", "captured", "reduced")
 
     def __init__(self, rec, steps, shape, version, floats):
         self.rec, self.steps, self.shape, self.version = rec, steps, shape, version
         self.floats = floats  # whether its arguments are floats only (_only_floats)
         self.captured = None  # the Values of captured nodes with a backward (see _reduced)
+        self.reduced = []  # the nodes of its latest reduced batches (see _let_go_of_reduced)
 
 
 class Compiled:

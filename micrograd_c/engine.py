@@ -807,22 +807,29 @@ def _unkeep():
         _flush()  # (the releases of Values let go, and of those the collector freed)
         let_go = False
         for i in list(_kept):
-            if lib.mg_holders(i) == 1:
-                v = _kept.get(i)
-                if v is None:  # (another thread let go of it)
-                    continue
-                if _refs(v) - _own_refs(v) == _LOCAL_REFS + 1:  # (+1: _kept's)
-                    # nothing but its own closure refers to it: garbage, whose cycle would
-                    # wait for the collector's next run (and its child's node, for the one after)
-                    _kept.pop(i, None)
-                    v.__dict__.pop(_RECORD, None)
-                else:  # (if it is garbage, the collector's next run frees it: then look again)
-                    _parked[i] = _weakref(v)  # (first: another thread may be looking it up)
-                    _kept.pop(i, None)
-                    _let_go_to_collector = True
-                del v
-                let_go = True
+            let_go |= _let_go(i)
     _unkeep_at = max(64, 2 * len(_kept))
+
+
+def _let_go(i):
+    """Let go of node i's kept Value if no parent holds the node any more; whether it did."""
+    global _let_go_to_collector
+    if lib.mg_holders(i) != 1:
+        return False
+    v = _kept.get(i)
+    if v is None:  # (none, or another thread let go of it)
+        return False
+    if _refs(v) - _own_refs(v) == _LOCAL_REFS + 1:  # (+1: _kept's)
+        # nothing but its own closure refers to it: garbage, whose cycle would wait for the
+        # collector's next run (and its child's node, for the one after)
+        _kept.pop(i, None)
+        v.__dict__.pop(_RECORD, None)
+    else:  # (if it is garbage, the collector's next run frees it: then look again)
+        _parked[i] = _weakref(v)  # (first: another thread may be looking it up)
+        _kept.pop(i, None)
+        _let_go_to_collector = True
+    del v
+    return True
 
 
 def _own_refs(v):

@@ -3,6 +3,7 @@
 records again when a model changes, refuses what it cannot replay, and holds no memory per call."""
 import dataclasses
 import functools
+import gc
 import math
 import os
 import random
@@ -504,6 +505,36 @@ def test_batch_memory_is_flat():
     for _ in range(300):
         compiled.batch(X, Y, reduce="mean").backward()
     assert live_collected(base) == base
+
+
+def test_a_training_loops_reduced_batches_go_without_the_collector():
+    """`total = batch + l2` drops each step's batch Value while the loss's node holds the batch's
+    node, so the Value is kept for its backward: it must go once that loss has gone (two steps
+    on), not at the collector's next run, which a loop that leaves no garbage may never reach.
+    Each batch holds its lanes: megabytes for a big one."""
+    model, loss = batch_model()
+    compiled = micrograd_c.compile(loss)
+    l2 = micrograd_c.compile(lambda: sum(p * p for p in model.parameters()))
+    X, Y = np.ones((10, 2)), np.ones(10)
+    stats = ffi.new("mg_stats *")
+
+    def store_live():  # (not memory_stats(), which lets go of kept Values itself)
+        lib.mg_get_stats(stats)
+        return stats.live_nodes
+
+    def step():
+        total = compiled.batch(X, Y, reduce="mean") + l2()
+        total.backward()
+    gc.disable()
+    try:
+        for _ in range(20):
+            step()
+        base = store_live()
+        for _ in range(300):
+            step()
+        assert store_live() <= base + 10
+    finally:
+        gc.enable()
 
 
 def test_a_big_batch_split_over_threads_gives_one_threads_results():
