@@ -10,7 +10,7 @@ import sys
 from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCES = ["store.c", "ops.c", "backward.c", "replay.c", "optim.c"]
+SOURCES = ["store.c", "ops.c", "backward.c", "replay.c", "threads.c", "optim.c"]
 
 
 def _cdef():

@@ -13,19 +13,10 @@
  * data is what the same ops give in eager mode, to the bit. A chain of products
  * and sums is one step (see fuse_chains).
  */
-#if !defined(_WIN32) && !defined(_DEFAULT_SOURCE)
-#define _DEFAULT_SOURCE /* glibc under -std=c11: sysconf */
-#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include "ops.h"
-#ifdef _WIN32
-#include <windows.h>
-#include <process.h>
-#else
-#include <pthread.h>
-#include <unistd.h>
-#endif
+#include "threads.h"
 
 struct mg_recording {
     int32_t nsteps, nin, ncaptured, nout;
@@ -63,6 +54,8 @@ typedef struct {
 
 struct spare {
     Lanes lanes;
+    double *work; /* a backward's scratch (see take_work) */
+    size_t work_len;
     int32_t holders;
 };
 
@@ -77,6 +70,7 @@ static void spare_drop(struct spare *spare)
 {
     if (spare && --spare->holders == 0) {
         lanes_free(&spare->lanes);
+        free(spare->work);
         free(spare);
     }
 }
@@ -563,12 +557,16 @@ typedef struct {
     const double *seeds;     /* backward: each sample's seeds, or NULL: every seed is seed */
     double seed;
     double *chunk_sums;      /* backward: ncaptured sums for each chunk of lanes */
+    double *work;            /* backward: the part's grad rows and scratch rows (see
+                              * backward_part), work_each doubles a part */
+    size_t work_each;
     int32_t lo, hi;
     int32_t err;             /* the error that stopped the part (forward: its first lanes') */
 } Part;
 
-static void forward_part(Part *w)
+static void forward_part(void *part)
 {
+    Part *w = part;
     const mg_batch *b = w->batch;
     const mg_recording *rec = b->rec;
     const double **kids = malloc((size_t)widest_step(rec) * sizeof(double *));
@@ -601,8 +599,9 @@ static void forward_part(Part *w)
  * caller's numbers). A captured node (a parameter) has no grad lanes: it gets the sum of its
  * lanes' gradients, added into the chunk's sums, by the op itself for a step's params, else
  * from a scratch row the op adds into. */
-static void backward_part(Part *w)
+static void backward_part(void *part)
 {
+    Part *w = part;
     const mg_batch *b = w->batch;
     const mg_recording *rec = b->rec;
     int32_t widest = widest_step(rec);
@@ -610,9 +609,8 @@ static void backward_part(Part *w)
     const double **kids = malloc((size_t)widest * sizeof(double *));
     double **kid_grads = malloc((size_t)widest * sizeof(double *));
     double **kid_sums = malloc((size_t)widest * sizeof(double *));
-    double *scratch = malloc(((size_t)widest + 1) * width * sizeof(double));
-    double *grads = malloc(((size_t)rec->nsteps + 1) * width * sizeof(double));
-    w->err = kids && kid_grads && kid_sums && scratch && grads ? 0 : MG_ENOMEM;
+    double *grads = w->work, *scratch = grads + ((size_t)rec->nsteps + 1) * width;
+    w->err = kids && kid_grads && kid_sums ? 0 : MG_ENOMEM;
     for (int32_t lo = w->lo; lo < w->hi && !w->err; lo += LANE_CHUNK) {
         int32_t len = w->hi - lo < LANE_CHUNK ? w->hi - lo : LANE_CHUNK;
         double *sums = w->chunk_sums + (size_t)(lo / LANE_CHUNK) * rec->ncaptured;
@@ -668,67 +666,13 @@ static void backward_part(Part *w)
     }
     free(kids);
     free(kid_grads);
-    free(grads);
     free(kid_sums);
-    free(scratch);
 }
 
-/* ---- running parts on threads (portable: Windows threads or POSIX threads) ---- */
-
-typedef void (*part_fn)(Part *);
-typedef struct {
-    part_fn fn;
-    Part *part;
-} Job;
-
-#ifdef _WIN32
-static unsigned __stdcall run_job(void *arg)
+/* backward_part's work: a grad row a step and a scratch row a child, a chunk long. */
+static size_t work_each(const mg_recording *rec, int32_t n)
 {
-    Job *job = arg;
-    job->fn(job->part);
-    return 0;
-}
-#else
-static void *run_job(void *arg)
-{
-    Job *job = arg;
-    job->fn(job->part);
-    return NULL;
-}
-#endif
-
-static int32_t cores(void)
-{
-#ifdef _WIN32
-    SYSTEM_INFO info;
-    GetSystemInfo(&info);
-    return (int32_t)info.dwNumberOfProcessors;
-#else
-    long count = sysconf(_SC_NPROCESSORS_ONLN);
-    return count > 0 ? (int32_t)count : 1;
-#endif
-}
-
-enum { MAX_PARTS = 64 };
-
-static int32_t thread_limit; /* mg_set_threads's: 0, one a core */
-
-int32_t mg_set_threads(int32_t n)
-{
-    if (n < 0)
-        return MG_EINVAL;
-    store_lock(); /* (another thread's batch may be reading it) */
-    thread_limit = n;
-    store_unlock();
-    return 0;
-}
-
-int32_t mg_get_threads(void)
-{
-    store_lock();
-    int32_t have = thread_limit ? thread_limit : cores();
-    store_unlock();
-    return have < MAX_PARTS ? have : MAX_PARTS;
+    return ((size_t)rec->nsteps + 1 + (size_t)widest_step(rec) + 1) * (size_t)chunk_width(n);
 }
 
 /* How many parts n lanes are split into: at most mg_get_threads(), and LANES_PER_THREAD lanes
@@ -739,51 +683,21 @@ static int32_t parts_for(int32_t n)
     if (most < 2) /* (one part: no asking for the cores, which glibc reads from /sys each time) */
         return 1;
     int32_t have = mg_get_threads();
-    int32_t count = most < have ? most : have;
-    return count < MAX_PARTS ? count : MAX_PARTS;
+    return most < have ? most : have;
 }
 
-/* Split lanes [0, n) into count parts of whole chunks, like *proto, and run fn on each: the
- * first on this thread, the rest on threads of their own (on this one, where one cannot be
- * started). */
-static void run_parts(part_fn fn, const Part *proto, Part *parts, int32_t count, int32_t n)
+/* Split lanes [0, n) into count parts of whole chunks, like *proto, and run fn on each, on
+ * the machine's cores (threads.c). */
+static void run_parts(threads_job fn, const Part *proto, Part *parts, int32_t count, int32_t n)
 {
     int32_t chunks = (n + LANE_CHUNK - 1) / LANE_CHUNK;
-    Job jobs[MAX_PARTS];
-#ifdef _WIN32
-    HANDLE threads[MAX_PARTS];
-#else
-    pthread_t threads[MAX_PARTS];
-#endif
-    int started[MAX_PARTS] = {0};
     for (int32_t t = 0; t < count; t++) {
         parts[t] = *proto;
+        parts[t].work = proto->work ? proto->work + (size_t)t * proto->work_each : NULL;
         parts[t].lo = (int32_t)((int64_t)chunks * t / count) * LANE_CHUNK;
         parts[t].hi = t == count - 1 ? n : (int32_t)((int64_t)chunks * (t + 1) / count) * LANE_CHUNK;
-        jobs[t].fn = fn;
-        jobs[t].part = &parts[t];
     }
-    for (int32_t t = 1; t < count; t++) {
-#ifdef _WIN32
-        threads[t] = (HANDLE)_beginthreadex(NULL, 0, run_job, &jobs[t], 0, NULL);
-        started[t] = threads[t] != 0;
-#else
-        started[t] = pthread_create(&threads[t], NULL, run_job, &jobs[t]) == 0;
-#endif
-    }
-    fn(&parts[0]);
-    for (int32_t t = 1; t < count; t++) {
-        if (!started[t]) {
-            fn(&parts[t]);
-            continue;
-        }
-#ifdef _WIN32
-        WaitForSingleObject(threads[t], INFINITE);
-        CloseHandle(threads[t]);
-#else
-        pthread_join(threads[t], NULL);
-#endif
-    }
+    threads_run(fn, parts, sizeof *parts, count);
 }
 
 /* Lanes with a buffer of at least len doubles and a table of nrefs entries: the recording's
@@ -816,6 +730,34 @@ static void give_back(struct spare *spare, Lanes lanes)
     }
     store_unlock();
     lanes_free(&lanes);
+}
+
+/* A buffer of at least len doubles for a backward: the recording's spare one if it is big
+ * enough, else a new one (NULL: out of memory); give_work keeps the bigger of it and the spare
+ * one, and frees the other. (Fresh pages each backward were a tenth of a big batch's time.) */
+static double *take_work(struct spare *spare, size_t len)
+{
+    double *work = NULL;
+    store_lock();
+    if (spare->work && spare->work_len >= len) {
+        work = spare->work;
+        spare->work = NULL;
+    }
+    store_unlock();
+    return work ? work : malloc(len * sizeof(double));
+}
+
+static void give_work(struct spare *spare, double *work, size_t len)
+{
+    store_lock();
+    if (work && (!spare->work || len > spare->work_len)) {
+        double *old = spare->work;
+        spare->work = work;
+        spare->work_len = len;
+        work = old;
+    }
+    store_unlock();
+    free(work);
 }
 
 static void batch_free(mg_batch *batch)
@@ -889,7 +831,7 @@ int32_t mg_batch_forward(mg_recording *rec, int32_t n, int32_t nargs, const doub
                 row[s] = x;
         }
         store_unlock();
-        Part parts[MAX_PARTS], proto = { batch, NULL, 0.0, NULL, 0, n, 0 };
+        Part parts[THREADS_MAX], proto = { batch, NULL, 0.0, NULL, NULL, 0, 0, n, 0 };
         int32_t count = parts_for(n);
         run_parts(forward_part, &proto, parts, count, n);
         for (int32_t t = 0; t < count && !err; t++) /* the lowest lanes' error: one thread's */
@@ -907,12 +849,14 @@ int32_t mg_batch_forward(mg_recording *rec, int32_t n, int32_t nargs, const doub
 int32_t mg_batch_backward(const mg_batch *batch, const double *seeds, double seed)
 {
     const mg_recording *rec = batch->rec;
-    int32_t n = batch->n, chunks = (n + LANE_CHUNK - 1) / LANE_CHUNK;
-    double *chunk_sums = malloc(((size_t)chunks * rec->ncaptured + 1) * sizeof(double));
-    int32_t err = chunk_sums ? 0 : MG_ENOMEM;
+    int32_t n = batch->n, chunks = (n + LANE_CHUNK - 1) / LANE_CHUNK, count = parts_for(n);
+    size_t sums_len = (size_t)chunks * rec->ncaptured, each = work_each(rec, n);
+    size_t len = sums_len + (size_t)count * each + 1;
+    double *work = take_work(batch->spare, len);
+    int32_t err = work ? 0 : MG_ENOMEM;
+    double *chunk_sums = work;
     if (!err) {
-        Part parts[MAX_PARTS], proto = { batch, seeds, seed, chunk_sums, 0, n, 0 };
-        int32_t count = parts_for(n);
+        Part parts[THREADS_MAX], proto = { batch, seeds, seed, chunk_sums, work + sums_len, each, 0, n, 0 };
         run_parts(backward_part, &proto, parts, count, n);
         for (int32_t t = 0; t < count && !err; t++)
             err = parts[t].err;
@@ -929,7 +873,7 @@ int32_t mg_batch_backward(const mg_batch *batch, const double *seeds, double see
         }
         store_unlock();
     }
-    free(chunk_sums);
+    give_work(batch->spare, work, len);
     return err;
 }
 

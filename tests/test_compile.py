@@ -7,6 +7,7 @@ import gc
 import math
 import os
 import random
+import threading
 
 import numpy as np
 import pytest
@@ -572,3 +573,33 @@ def test_a_big_batch_split_over_threads_gives_one_threads_results():
         micrograd_c.set_num_threads(-1)
     with pytest.raises(TypeError):
         micrograd_c.set_num_threads(1.5)
+
+
+def test_big_batches_from_python_threads_at_once_give_each_ones_results_alone():
+    """The pool of threads that runs a big batch's parts serves one batch at a time: a batch
+    another Python thread starts meanwhile runs its parts on its own thread. Every batch gets
+    the bits it gets alone, and none waits forever."""
+    model, loss = batch_model()
+    compiled = micrograd_c.compile(loss)
+    rng = np.random.default_rng(5)
+    sets = [(rng.normal(size=(12_000 + 1000 * k, 2)), np.where(rng.normal(size=12_000 + 1000 * k) > 0, 1.0, -1.0))
+            for k in range(4)]
+    alone = [compiled.batch(X, Y).tobytes() for X, Y in sets]
+    got, failed = {}, []
+
+    def work(k):
+        try:
+            for _ in range(15):
+                out = compiled.batch(*sets[k]).tobytes()
+                if out != alone[k]:
+                    failed.append(k)
+            got[k] = True
+        except BaseException as e:  # (reported below)
+            failed.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads) and not failed and len(got) == 4

@@ -372,6 +372,52 @@ def test_fork_while_another_thread_runs_backward():
     """)
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
+def test_fork_while_another_thread_runs_big_batches_on_the_pool():
+    """A child forked while a batch runs on the pool's threads has none of them: its own big
+    batches start a pool of their own and give the parent's bits."""
+    run_script("""
+        import os, threading, time, warnings
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads running: that is the test
+        import numpy as np
+        import micrograd_c
+        from micrograd_c import nn
+
+        model = nn.MLP(2, [8, 8, 1])
+        loss = micrograd_c.compile(lambda x, y: (1 + -y * model(x)).relu())
+        rng = np.random.default_rng(2)
+        X, Y = rng.normal(size=(20_000, 2)), np.where(rng.normal(size=20_000) > 0, 1.0, -1.0)
+        expected = loss.batch(X, Y).tobytes()
+        stop = False
+        def busy():
+            while not stop:
+                loss.batch(X, Y, reduce="sum").backward()
+        t = threading.Thread(target=busy)
+        t.start()
+        time.sleep(0.1)
+        children = []
+        for _ in range(10):
+            pid = os.fork()
+            if pid == 0:
+                ok = all(loss.batch(X, Y).tobytes() == expected for _ in range(3))
+                os._exit(0 if ok else 1)
+            children.append(pid)
+        deadline = time.monotonic() + 60
+        while children and time.monotonic() < deadline:
+            for pid in list(children):
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    assert os.waitstatus_to_exitcode(status) == 0
+                    children.remove(pid)
+            time.sleep(0.01)
+        stop = True
+        t.join()
+        for pid in children:
+            os.kill(pid, 9)
+        assert not children, f"{len(children)} of 10 children hung"
+    """)
+
+
 # ---- the node limit ----
 
 def test_dead_values_waiting_for_release_do_not_count_against_the_limit(node_limit):

@@ -1,0 +1,202 @@
+/* threads.c - a pool of threads that run the parts of a big batch (portable: POSIX threads or
+ * Windows threads; no OpenMP runtime, which the wheels could not count on).
+ *
+ * A thread started for each part of each batch cost more than it should: glibc gives a
+ * finished thread's stack pages back (madvise), so every new thread faulted them in again,
+ * and the start itself took tens of microseconds, twice a training step (forward and
+ * backward). So a worker, once started, waits for the next batch's parts until the process
+ * ends. The caller runs parts too, until none is left, then waits for the workers' last: where
+ * a worker could not be started, its part is run on the caller's thread. One caller has the
+ * pool at a time; another batch at the same time (another Python thread's) runs its parts on
+ * its own thread, one after another. */
+#if !defined(_WIN32) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE /* glibc under -std=c11: sysconf, pthread_sigmask */
+#endif
+#include "threads.h"
+#include "store.h"
+#ifdef _WIN32
+#include <windows.h>
+#include <process.h>
+typedef SRWLOCK Lock;
+typedef CONDITION_VARIABLE Cond;
+#define LOCK_INIT SRWLOCK_INIT
+#define COND_INIT CONDITION_VARIABLE_INIT
+static void take_lock(Lock *l) { AcquireSRWLockExclusive(l); }
+static void let_go(Lock *l) { ReleaseSRWLockExclusive(l); }
+static void wait_on(Cond *c, Lock *l) { SleepConditionVariableSRW(c, l, INFINITE, 0); }
+static void wake_all(Cond *c) { WakeAllConditionVariable(c); }
+static void wake_one(Cond *c) { WakeConditionVariable(c); }
+#else
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+typedef pthread_mutex_t Lock;
+typedef pthread_cond_t Cond;
+#define LOCK_INIT PTHREAD_MUTEX_INITIALIZER
+#define COND_INIT PTHREAD_COND_INITIALIZER
+static void take_lock(Lock *l) { pthread_mutex_lock(l); }
+static void let_go(Lock *l) { pthread_mutex_unlock(l); }
+static void wait_on(Cond *c, Lock *l) { pthread_cond_wait(c, l); }
+static void wake_all(Cond *c) { pthread_cond_broadcast(c); }
+static void wake_one(Cond *c) { pthread_cond_signal(c); }
+#endif
+
+static struct {
+    Lock lock;
+    Cond work;         /* the workers wait here for parts */
+    Cond done;         /* the caller waits here for the last part */
+    int32_t workers;   /* started: each waits for work until the process ends */
+    int busy;          /* a caller's parts are being run */
+    threads_job job;   /* the parts being run: */
+    char *parts;
+    size_t size;
+    int32_t count, next, left; /* how many, the next one to take, how many have not returned */
+} pool = { LOCK_INIT, COND_INIT, COND_INIT, 0, 0, NULL, NULL, 0, 0, 0, 0 };
+
+/* With the pool's lock held: run the parts not yet taken, the lock let go while each runs. */
+static void run_untaken(void)
+{
+    while (pool.next < pool.count) {
+        char *part = pool.parts + (size_t)pool.next++ * pool.size;
+        threads_job job = pool.job;
+        let_go(&pool.lock);
+        job(part);
+        take_lock(&pool.lock);
+        if (--pool.left == 0)
+            wake_one(&pool.done);
+    }
+}
+
+static void serve(void)
+{
+    take_lock(&pool.lock);
+    for (;;) {
+        run_untaken();
+        wait_on(&pool.work, &pool.lock);
+    }
+}
+
+#ifdef _WIN32
+static unsigned __stdcall worker(void *arg)
+{
+    (void)arg;
+    serve();
+    return 0;
+}
+
+static int start_worker(void)
+{
+    HANDLE thread = (HANDLE)_beginthreadex(NULL, 0, worker, NULL, 0, NULL);
+    if (!thread)
+        return 0;
+    CloseHandle(thread); /* (it runs on: nobody waits for its end) */
+    return 1;
+}
+#else
+static void *worker(void *arg)
+{
+    (void)arg;
+    serve();
+    return NULL;
+}
+
+/* fork() copies only the thread that calls it: a child has none of the workers, and a batch
+ * another thread was running is not running there. So fork waits for the pool's lock (held
+ * only between parts), and the child starts with an empty pool and new condition variables
+ * (the copies may count waiters that are not in the child). */
+static void lock_before_fork(void) { pthread_mutex_lock(&pool.lock); }
+static void unlock_after_fork(void) { pthread_mutex_unlock(&pool.lock); }
+static void empty_after_fork(void)
+{
+    Cond fresh = COND_INIT, fresh_done = COND_INIT;
+    pool.work = fresh;
+    pool.done = fresh_done;
+    pool.workers = 0;
+    pool.busy = 0;
+    pool.count = pool.next = pool.left = 0;
+    pthread_mutex_unlock(&pool.lock);
+}
+
+static void add_fork_handlers(void)
+{
+    pthread_atfork(lock_before_fork, unlock_after_fork, empty_after_fork);
+}
+
+/* A worker blocks every signal: they are for Python's main thread, which handles them. */
+static int start_worker(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, add_fork_handlers);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_t thread;
+    int ok = pthread_attr_init(&attr) == 0;
+    if (ok) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        ok = pthread_create(&thread, &attr, worker, NULL) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return ok;
+}
+#endif
+
+void threads_run(threads_job job, void *parts, size_t size, int32_t count)
+{
+    take_lock(&pool.lock);
+    if (pool.busy || count < 2) { /* (another caller has the pool: these parts run here) */
+        let_go(&pool.lock);
+        for (int32_t k = 0; k < count; k++)
+            job((char *)parts + (size_t)k * size);
+        return;
+    }
+    pool.busy = 1;
+    while (pool.workers < count - 1 && start_worker())
+        pool.workers++;
+    pool.job = job;
+    pool.parts = parts;
+    pool.size = size;
+    pool.count = pool.left = count;
+    pool.next = 0;
+    wake_all(&pool.work);
+    run_untaken();
+    while (pool.left)
+        wait_on(&pool.done, &pool.lock);
+    pool.count = pool.next = 0;
+    pool.busy = 0;
+    let_go(&pool.lock);
+}
+
+static int32_t cores(void)
+{
+#ifdef _WIN32
+    SYSTEM_INFO info;
+    GetSystemInfo(&info);
+    return (int32_t)info.dwNumberOfProcessors;
+#else
+    long count = sysconf(_SC_NPROCESSORS_ONLN);
+    return count > 0 ? (int32_t)count : 1;
+#endif
+}
+
+static int32_t thread_limit; /* mg_set_threads's: 0, one a core */
+
+int32_t mg_set_threads(int32_t n)
+{
+    if (n < 0)
+        return MG_EINVAL;
+    store_lock(); /* (another thread's batch may be reading it) */
+    thread_limit = n;
+    store_unlock();
+    return 0;
+}
+
+int32_t mg_get_threads(void)
+{
+    store_lock();
+    int32_t have = thread_limit ? thread_limit : cores();
+    store_unlock();
+    return have < THREADS_MAX ? have : THREADS_MAX;
+}
