@@ -255,10 +255,11 @@ def threads(impl, n, repeats, min_time):
     yf = y.astype(float)
     run = lambda: loss.batch(X, yf, reduce="sum").backward()  # noqa: E731
     run()
-    found = {}
-    for count in (1, 0):
-        micrograd_c.set_num_threads(count)
-        found[count] = autorange(run, repeats, min_time, between=impl.cleanup)[0]
+    found = {1: [], 0: []}
+    for _ in range(repeats):  # (taking turns: the machine's speed drifts, by up to 2x here)
+        for count in (1, 0):
+            micrograd_c.set_num_threads(count)
+            found[count] += autorange(run, 1, min_time, between=impl.cleanup)[0]
     micrograd_c.set_num_threads(0)
     return {"units": 1, "samples": n, "times": found[0], "one_thread_times": found[1],
             "threads": micrograd_c.get_num_threads()}

@@ -550,70 +550,69 @@ static int32_t widest_step(const mg_recording *rec)
     return widest;
 }
 
-/* One thread's part of a batch: lanes [lo, hi), a chunk at a time through every step (so a
- * chunk's rows stay in the cache). */
+/* A batch's forward or backward, run a chunk of lanes a part (threads_run: a big batch's parts
+ * go to the machine's cores), each part through every step, so that a chunk's rows stay in the
+ * cache. */
 typedef struct {
     const mg_batch *batch;
     const double *seeds;     /* backward: each sample's seeds, or NULL: every seed is seed */
     double seed;
     double *chunk_sums;      /* backward: ncaptured sums for each chunk of lanes */
-    double *work;            /* backward: the part's grad rows and scratch rows (see
-                              * backward_part), work_each doubles a part */
+    double *work;            /* backward: each thread's grad rows and scratch rows (see
+                              * backward_chunk), work_each doubles a slot */
     size_t work_each;
-    int32_t lo, hi;
-    int32_t err;             /* the error that stopped the part (forward: its first lanes') */
-} Part;
+} Run;
 
-static void forward_part(void *part)
+static int32_t forward_chunk(void *ctx, int32_t part, int32_t slot)
 {
-    Part *w = part;
-    const mg_batch *b = w->batch;
+    const Run *run = ctx;
+    const mg_batch *b = run->batch;
     const mg_recording *rec = b->rec;
+    int32_t lo = part * LANE_CHUNK, len = b->n - lo < LANE_CHUNK ? b->n - lo : LANE_CHUNK;
     const double **kids = malloc((size_t)widest_step(rec) * sizeof(double *));
-    w->err = kids ? 0 : MG_ENOMEM;
-    for (int32_t lo = w->lo; lo < w->hi && !w->err; lo += LANE_CHUNK) {
-        int32_t len = w->hi - lo < LANE_CHUNK ? w->hi - lo : LANE_CHUNK;
-        for (int32_t a = 0, k = 0; a < b->nargs; a++) { /* the inputs' lanes, from the rows */
-            const double *arg = b->args[a];
-            int32_t width = b->widths[a];
-            for (int32_t c = 0; c < width; c++, k++) {
-                double *row = data_lanes(b, -2 - k, lo);
-                for (int32_t s = 0; s < len; s++)
-                    row[s] = arg[(size_t)(lo + s) * (size_t)width + c];
-            }
-        }
-        for (int32_t i = 0; i < rec->nsteps && !w->err; i++)
-            w->err = OPS[rec->steps[i].op].forward_lanes(&rec->steps[i], kid_lanes(b, i, lo, kids),
-                                                         data_lanes(b, i, lo), len);
-        for (int32_t j = 0; j < rec->nout && !w->err && b->out; j++) { /* (a row, or a captured node's) */
-            const double *row = data_lanes(b, rec->outs[j], lo);
+    int32_t err = kids ? 0 : MG_ENOMEM;
+    (void)slot;
+    for (int32_t a = 0, k = 0; a < b->nargs && !err; a++) { /* the inputs' lanes, from the rows */
+        const double *arg = b->args[a];
+        int32_t width = b->widths[a];
+        for (int32_t c = 0; c < width; c++, k++) {
+            double *row = data_lanes(b, -2 - k, lo);
             for (int32_t s = 0; s < len; s++)
-                b->out[(size_t)(lo + s) * rec->nout + j] = row[s];
+                row[s] = arg[(size_t)(lo + s) * (size_t)width + c];
         }
     }
+    for (int32_t i = 0; i < rec->nsteps && !err; i++)
+        err = OPS[rec->steps[i].op].forward_lanes(&rec->steps[i], kid_lanes(b, i, lo, kids),
+                                                  data_lanes(b, i, lo), len);
+    for (int32_t j = 0; j < rec->nout && !err && b->out; j++) { /* (a row, or a captured node's) */
+        const double *row = data_lanes(b, rec->outs[j], lo);
+        for (int32_t s = 0; s < len; s++)
+            b->out[(size_t)(lo + s) * rec->nout + j] = row[s];
+    }
     free(kids);
+    return err;
 }
 
-/* A part's backward, a chunk at a time: from the last step to the first, each op's
- * backward_lanes into the steps' grad rows. The inputs' grads are not wanted (they are the
- * caller's numbers). A captured node (a parameter) has no grad lanes: it gets the sum of its
- * lanes' gradients, added into the chunk's sums, by the op itself for a step's params, else
- * from a scratch row the op adds into. */
-static void backward_part(void *part)
+/* A chunk's backward: from the last step to the first, each op's backward_lanes into the steps'
+ * grad rows. The inputs' grads are not wanted (they are the caller's numbers). A captured node
+ * (a parameter) has no grad lanes: it gets the sum of its lanes' gradients, added into the
+ * chunk's sums, by the op itself for a step's params, else from a scratch row the op adds into. */
+static int32_t backward_chunk(void *ctx, int32_t part, int32_t slot)
 {
-    Part *w = part;
-    const mg_batch *b = w->batch;
+    const Run *run = ctx;
+    const mg_batch *b = run->batch;
     const mg_recording *rec = b->rec;
     int32_t widest = widest_step(rec);
+    int32_t lo = part * LANE_CHUNK, len = b->n - lo < LANE_CHUNK ? b->n - lo : LANE_CHUNK;
     size_t width = (size_t)chunk_width(b->n);
     const double **kids = malloc((size_t)widest * sizeof(double *));
     double **kid_grads = malloc((size_t)widest * sizeof(double *));
     double **kid_sums = malloc((size_t)widest * sizeof(double *));
-    double *grads = w->work, *scratch = grads + ((size_t)rec->nsteps + 1) * width;
-    w->err = kids && kid_grads && kid_sums ? 0 : MG_ENOMEM;
-    for (int32_t lo = w->lo; lo < w->hi && !w->err; lo += LANE_CHUNK) {
-        int32_t len = w->hi - lo < LANE_CHUNK ? w->hi - lo : LANE_CHUNK;
-        double *sums = w->chunk_sums + (size_t)(lo / LANE_CHUNK) * rec->ncaptured;
+    double *grads = run->work + (size_t)slot * run->work_each;
+    double *scratch = grads + ((size_t)rec->nsteps + 1) * width;
+    int32_t err = kids && kid_grads && kid_sums ? 0 : MG_ENOMEM;
+    if (!err) {
+        double *sums = run->chunk_sums + (size_t)part * rec->ncaptured;
         for (int32_t c = 0; c < rec->ncaptured; c++)
             sums[c] = 0.0;
         for (int32_t i = 0; i < rec->nsteps; i++) { /* this chunk's grad lanes, from 0 */
@@ -623,8 +622,8 @@ static void backward_part(void *part)
         }
         for (int32_t j = 0; j < rec->nout; j++) {
             int32_t ref = rec->outs[j], c = captured_index(rec, ref);
-            const double *seed = w->seeds ? w->seeds + (size_t)lo * rec->nout + j : &w->seed;
-            size_t step = w->seeds ? (size_t)rec->nout : 0; /* (one seed for all: no step) */
+            const double *seed = run->seeds ? run->seeds + (size_t)lo * rec->nout + j : &run->seed;
+            size_t step = run->seeds ? (size_t)rec->nout : 0; /* (one seed for all: no step) */
             if (c >= 0) {
                 for (int32_t s = 0; s < len; s++)
                     sums[c] += seed[(size_t)s * step];
@@ -667,37 +666,24 @@ static void backward_part(void *part)
     free(kids);
     free(kid_grads);
     free(kid_sums);
+    return err;
 }
 
-/* backward_part's work: a grad row a step and a scratch row a child, a chunk long. */
+/* backward_chunk's work: a grad row a step and a scratch row a child, a chunk long. */
 static size_t work_each(const mg_recording *rec, int32_t n)
 {
     return ((size_t)rec->nsteps + 1 + (size_t)widest_step(rec) + 1) * (size_t)chunk_width(n);
 }
 
-/* How many parts n lanes are split into: at most mg_get_threads(), and LANES_PER_THREAD lanes
- * or more each. */
-static int32_t parts_for(int32_t n)
+/* How many threads a batch of n lanes runs on: at most mg_get_threads(), and LANES_PER_THREAD
+ * lanes or more each. */
+static int32_t threads_for(int32_t n)
 {
     int32_t most = n / LANES_PER_THREAD;
-    if (most < 2) /* (one part: no asking for the cores, which glibc reads from /sys each time) */
+    if (most < 2) /* (one: no asking for the cores, which glibc reads from /sys each time) */
         return 1;
     int32_t have = mg_get_threads();
     return most < have ? most : have;
-}
-
-/* Split lanes [0, n) into count parts of whole chunks, like *proto, and run fn on each, on
- * the machine's cores (threads.c). */
-static void run_parts(threads_job fn, const Part *proto, Part *parts, int32_t count, int32_t n)
-{
-    int32_t chunks = (n + LANE_CHUNK - 1) / LANE_CHUNK;
-    for (int32_t t = 0; t < count; t++) {
-        parts[t] = *proto;
-        parts[t].work = proto->work ? proto->work + (size_t)t * proto->work_each : NULL;
-        parts[t].lo = (int32_t)((int64_t)chunks * t / count) * LANE_CHUNK;
-        parts[t].hi = t == count - 1 ? n : (int32_t)((int64_t)chunks * (t + 1) / count) * LANE_CHUNK;
-    }
-    threads_run(fn, parts, sizeof *parts, count);
 }
 
 /* Lanes with a buffer of at least len doubles and a table of nrefs entries: the recording's
@@ -831,11 +817,8 @@ int32_t mg_batch_forward(mg_recording *rec, int32_t n, int32_t nargs, const doub
                 row[s] = x;
         }
         store_unlock();
-        Part parts[THREADS_MAX], proto = { batch, NULL, 0.0, NULL, NULL, 0, 0, n, 0 };
-        int32_t count = parts_for(n);
-        run_parts(forward_part, &proto, parts, count, n);
-        for (int32_t t = 0; t < count && !err; t++) /* the lowest lanes' error: one thread's */
-            err = parts[t].err;
+        Run run = { batch, NULL, 0.0, NULL, NULL, 0 };
+        err = threads_run(forward_chunk, &run, (n + LANE_CHUNK - 1) / LANE_CHUNK, threads_for(n));
         batch->args = NULL, batch->widths = NULL, batch->out = NULL; /* (the caller's, for this call) */
     }
     if (err || !keep) {
@@ -849,17 +832,15 @@ int32_t mg_batch_forward(mg_recording *rec, int32_t n, int32_t nargs, const doub
 int32_t mg_batch_backward(const mg_batch *batch, const double *seeds, double seed)
 {
     const mg_recording *rec = batch->rec;
-    int32_t n = batch->n, chunks = (n + LANE_CHUNK - 1) / LANE_CHUNK, count = parts_for(n);
+    int32_t n = batch->n, chunks = (n + LANE_CHUNK - 1) / LANE_CHUNK, count = threads_for(n);
     size_t sums_len = (size_t)chunks * rec->ncaptured, each = work_each(rec, n);
     size_t len = sums_len + (size_t)count * each + 1;
     double *work = take_work(batch->spare, len);
     int32_t err = work ? 0 : MG_ENOMEM;
     double *chunk_sums = work;
     if (!err) {
-        Part parts[THREADS_MAX], proto = { batch, seeds, seed, chunk_sums, work + sums_len, each, 0, n, 0 };
-        run_parts(backward_part, &proto, parts, count, n);
-        for (int32_t t = 0; t < count && !err; t++)
-            err = parts[t].err;
+        Run run = { batch, seeds, seed, chunk_sums, work + sums_len, each };
+        err = threads_run(backward_chunk, &run, chunks, count);
     }
     if (!err) {
         store_lock();
@@ -901,7 +882,7 @@ double mg_batch_total(const mg_batch *batch)
     double total = 0.0;
     for (int32_t lo = 0; lo < batch->n; lo += LANE_CHUNK) {
         int32_t len = batch->n - lo < LANE_CHUNK ? batch->n - lo : LANE_CHUNK;
-        const double *row = data_lanes(batch, batch->rec->outs[0], lo); /* (see forward_part) */
+        const double *row = data_lanes(batch, batch->rec->outs[0], lo); /* (see forward_chunk) */
         for (int32_t s = 0; s < len; s++)
             total += row[s];
     }

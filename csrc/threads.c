@@ -5,8 +5,9 @@
  * finished thread's stack pages back (madvise), so every new thread faulted them in again,
  * and the start itself took tens of microseconds, twice a training step (forward and
  * backward). So a worker, once started, waits for the next batch's parts until the process
- * ends. The caller runs parts too, until none is left, then waits for the workers' last: where
- * a worker could not be started, its part is run on the caller's thread. One caller has the
+ * ends. A batch is cut into more parts than threads, which each thread takes one at a time
+ * until none is left, the caller too (a thread that runs slower, or a worker that could not be
+ * started, takes fewer), and the caller then waits for the workers' last. One caller has the
  * pool at a time; another batch at the same time (another Python thread's) runs its parts on
  * its own thread, one after another. */
 #if !defined(_WIN32) && !defined(_DEFAULT_SOURCE)
@@ -41,38 +42,69 @@ static void wake_all(Cond *c) { pthread_cond_broadcast(c); }
 static void wake_one(Cond *c) { pthread_cond_signal(c); }
 #endif
 
+/* How long a thread that waits for parts (or for the others' last) checks for them before it
+ * sleeps, in takes of the lock: a sleeping thread takes tens of microseconds to wake on a
+ * virtual machine, and a training step's batches come that close together (forward, then
+ * backward). */
+enum { SPINS = 4000 };
+
 static struct {
     Lock lock;
-    Cond work;         /* the workers wait here for parts */
-    Cond done;         /* the caller waits here for the last part */
-    int32_t workers;   /* started: each waits for work until the process ends */
-    int busy;          /* a caller's parts are being run */
-    threads_job job;   /* the parts being run: */
-    char *parts;
-    size_t size;
-    int32_t count, next, left; /* how many, the next one to take, how many have not returned */
-} pool = { LOCK_INIT, COND_INIT, COND_INIT, 0, 0, NULL, NULL, 0, 0, 0, 0 };
+    Cond work;          /* the workers wait here for parts */
+    Cond done;          /* the caller waits here for the last part */
+    int32_t workers;    /* started: each waits for work until the process ends */
+    int busy;           /* a caller's parts are being run */
+    threads_job job;    /* the parts being run: */
+    void *ctx;
+    int32_t count;      /* how many */
+    int32_t next;       /* the next one to take */
+    int32_t left;       /* how many have not returned */
+    int32_t slots;      /* threads that have taken a part (the caller is slot 0) */
+    int32_t threads;    /* the most threads that may */
+    int32_t err, err_part; /* the lowest part's error */
+} pool = { LOCK_INIT, COND_INIT, COND_INIT, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0, 0 };
 
-/* With the pool's lock held: run the parts not yet taken, the lock let go while each runs. */
-static void run_untaken(void)
+/* With the pool's lock held: run the parts not yet taken, as slot, the lock let go while each
+ * runs. */
+static void run_untaken(int32_t slot)
 {
     while (pool.next < pool.count) {
-        char *part = pool.parts + (size_t)pool.next++ * pool.size;
+        int32_t k = pool.next++;
         threads_job job = pool.job;
+        void *ctx = pool.ctx;
         let_go(&pool.lock);
-        job(part);
+        int32_t err = job(ctx, k, slot);
         take_lock(&pool.lock);
+        if (err && (!pool.err || k < pool.err_part)) {
+            pool.err = err;
+            pool.err_part = k;
+        }
         if (--pool.left == 0)
             wake_one(&pool.done);
     }
 }
 
+/* With the pool's lock held: wait while idle() says so, first a while taking the lock and
+ * letting it go again (SPINS), then asleep on cond. */
+static void wait_while(int (*idle)(void), Cond *cond)
+{
+    for (int32_t i = 0; i < SPINS && idle(); i++) {
+        let_go(&pool.lock);
+        take_lock(&pool.lock);
+    }
+    while (idle())
+        wait_on(cond, &pool.lock);
+}
+
+static int no_part_for_a_worker(void) { return pool.next >= pool.count || pool.slots >= pool.threads; }
+static int parts_running(void) { return pool.left > 0; }
+
 static void serve(void)
 {
     take_lock(&pool.lock);
     for (;;) {
-        run_untaken();
-        wait_on(&pool.work, &pool.lock);
+        wait_while(no_part_for_a_worker, &pool.work);
+        run_untaken(pool.slots++);
     }
 }
 
@@ -113,7 +145,7 @@ static void empty_after_fork(void)
     pool.done = fresh_done;
     pool.workers = 0;
     pool.busy = 0;
-    pool.count = pool.next = pool.left = 0;
+    pool.count = pool.next = pool.left = pool.slots = 0;
     pthread_mutex_unlock(&pool.lock);
 }
 
@@ -143,30 +175,37 @@ static int start_worker(void)
 }
 #endif
 
-void threads_run(threads_job job, void *parts, size_t size, int32_t count)
+int32_t threads_run(threads_job job, void *ctx, int32_t parts, int32_t threads)
 {
     take_lock(&pool.lock);
-    if (pool.busy || count < 2) { /* (another caller has the pool: these parts run here) */
+    if (pool.busy || threads < 2 || parts < 2) { /* (another caller has the pool: run them here) */
         let_go(&pool.lock);
-        for (int32_t k = 0; k < count; k++)
-            job((char *)parts + (size_t)k * size);
-        return;
+        int32_t err = 0;
+        for (int32_t k = 0; k < parts; k++) {
+            int32_t e = job(ctx, k, 0);
+            err = err ? err : e;
+        }
+        return err;
     }
     pool.busy = 1;
-    while (pool.workers < count - 1 && start_worker())
+    if (threads > parts)
+        threads = parts;
+    while (pool.workers < threads - 1 && start_worker())
         pool.workers++;
     pool.job = job;
-    pool.parts = parts;
-    pool.size = size;
-    pool.count = pool.left = count;
-    pool.next = 0;
+    pool.ctx = ctx;
+    pool.count = pool.left = parts;
+    pool.next = pool.err = pool.err_part = 0;
+    pool.slots = 1;
+    pool.threads = threads;
     wake_all(&pool.work);
-    run_untaken();
-    while (pool.left)
-        wait_on(&pool.done, &pool.lock);
+    run_untaken(0);
+    wait_while(parts_running, &pool.done);
+    int32_t err = pool.err;
     pool.count = pool.next = 0;
     pool.busy = 0;
     let_go(&pool.lock);
+    return err;
 }
 
 static int32_t cores(void)

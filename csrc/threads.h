@@ -2,14 +2,15 @@
 #ifndef MG_THREADS_H
 #define MG_THREADS_H
 
-#include <stddef.h>
 #include <stdint.h>
 
-enum { THREADS_MAX = 64 }; /* the most parts a batch is split into */
+enum { THREADS_MAX = 64 }; /* the most threads a batch runs on */
 
-/* Run job(parts + k * size) for each k in [0, count), each on one thread (this one or one of
- * the pool's), and return when all have returned. */
-typedef void (*threads_job)(void *part);
-void threads_run(threads_job job, void *parts, size_t size, int32_t count);
+/* Run job(ctx, k, slot) for each part k in [0, parts) on at most `threads` threads (this one
+ * and the pool's), each part once, on whichever thread is free first; slot, in [0, threads),
+ * is the thread's (the same for every part one thread runs: its scratch). Returns the error
+ * of the lowest part that returned one, else 0. */
+typedef int32_t (*threads_job)(void *ctx, int32_t part, int32_t slot);
+int32_t threads_run(threads_job job, void *ctx, int32_t parts, int32_t threads);
 
 #endif
