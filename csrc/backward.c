@@ -250,6 +250,8 @@ static int32_t grad_with_lock(const mg_grad_spec *spec, int32_t *out)
             const Node *n = &store.nodes[order[i]];
             for (int32_t j = 0; j < node_nkids(n) && !need[order[i]]; j++)
                 need[order[i]] = need[node_kid(n, j)];
+            if (!need[order[i]]) /* (a reduced batch: then mg_grad says MG_EINVAL) */
+                need[order[i]] = (uint8_t)reduced_needs(n, need);
         }
         GradGraph gg = { need, grad_of, spec };
         for (int32_t j = 0; j < spec->nout && !err; j++)

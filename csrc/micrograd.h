@@ -123,7 +123,8 @@ void mg_backward_end(mg_pass *pass);
  * (log's g / x is g * x ** -1); math that would raise gives inf or nan. A
  * custom node's backward is Python's: its local derivatives (numbers) come in
  * custom_d, kid k of custom[j] at custom_d[custom_at[j] + k], custom sorted
- * (list them with mg_custom_reached); one not listed is MG_EINVAL. */
+ * (list them with mg_custom_reached); one not listed is MG_EINVAL, and so is a
+ * reduced batch's node (mg_batch_reduce: only its backward computes its gradients). */
 typedef struct {
     int32_t nout;
     const int32_t *outs, *seeds;
@@ -146,7 +147,7 @@ int32_t mg_custom_reached(int32_t nroots, const int32_t *roots, int32_t *out, in
  * an earlier step, one of the inputs (leaf ids the caller made, replaced at
  * each replay), or a node made before the recording (captured: held by the
  * recording, read as it is at each replay). A custom node among them is
- * MG_EINVAL (its backward is Python's). mg_replay makes every step's node
+ * MG_EINVAL (its backward is Python's), and so is a reduced batch's. mg_replay makes every step's node
  * again, from inputs[0..nin) in place of the recorded inputs: the outputs' ids
  * in out (each held once, for the caller), or an error (the one the op would
  * raise; nothing is left made). */
@@ -157,34 +158,31 @@ int32_t mg_trace_end(int32_t token, int32_t nin, const int32_t *inputs, int32_t 
 int32_t mg_replay(const mg_recording *rec, int32_t nin, const int32_t *inputs, int32_t *out);
 /* A recording run for n samples at once (micrograd_c.compile's batch): the inputs are nargs
  * arrays, args[a] holding a sample a row (n rows of widths[a] numbers; the widths add up to
- * the recording's nin, taken in order), out (unless NULL) gets a sample's outputs a row
- * (n rows of nout); each lane computes what a replay of that sample would, to the bit, or the call
- * returns the error of the first lane that raises. (A recording's first batch lays it out
- * for lanes, kept in the recording: a recording never batched pays nothing for it.) With
- * keep, what backward needs is kept
- * in *keep: mg_batch_backward then adds, into each captured node's grad, the sum over the
- * samples (in their order) of seeds[s][j] (seed for every one, if seeds is NULL) times
- * d out[s][j] / d node. mg_batch_total: the first output's sum over the samples, added one
- * by one in their order from 0 (as Python's sum() of Values adds them: reduce="sum" or
- * "mean"). mg_batch_captured:
- * the ids of the captured nodes that have a backward of their own (made from other nodes:
- * a pass must go on to them), each held once more, for the caller's Values; returns how
- * many. (A reduced batch's Value has them as its children; the captured leaves, a model's
- * parameters, need no pass after mg_batch_backward.) A batch uses its recording: free the
- * batch first. */
+ * the recording's nin, taken in order); each lane computes what a replay of that sample would,
+ * to the bit, or the call returns the error of the first lane that raises. (A recording's
+ * first batch lays it out for lanes, kept in the recording: a recording never batched pays
+ * nothing for it.) mg_batch_forward: out (unless NULL) gets a sample's outputs a row (n rows
+ * of nout). mg_batch_reduce (a recording of one output): a node whose data is the sum of the
+ * outputs over the samples, added one by one in their order from 0 as Python's sum() adds
+ * them (mean: times 1.0 / n); its id, held once for the caller's Value, or an error. The node
+ * keeps the batch's lanes: its backward adds, into each captured node's grad, the sum over the
+ * samples (in their order, a chunk of 1,024 at a time, then the chunks in order) of its grad
+ * (mean: times 1.0 / n) times d out[s] / d node. Its children are the captured nodes that
+ * have a backward of their own (made from other nodes: a pass goes on to them); the captured
+ * leaves, a model's parameters, get their grads from its backward alone. It holds the
+ * recording until it is freed. */
 typedef struct mg_batch mg_batch;
 int32_t mg_batch_forward(mg_recording *rec, int32_t n, int32_t nargs, const double *const *args,
-                         const int32_t *widths, double *out, mg_batch **keep);
-int32_t mg_batch_backward(const mg_batch *batch, const double *seeds, double seed);
-double mg_batch_total(const mg_batch *batch);
-int32_t mg_batch_captured(const mg_batch *batch, int32_t *out);
-void mg_batch_free(mg_batch *batch);
+                         const int32_t *widths, double *out);
+int32_t mg_batch_reduce(mg_recording *rec, int32_t n, int32_t nargs, const double *const *args,
+                        const int32_t *widths, int32_t mean);
 /* How many threads a big batch may use (torch.set_num_threads): n >= 1, or 0 for one a core
  * (the default). mg_get_threads: the number a batch would use at most now. */
 int32_t mg_set_threads(int32_t n);
 int32_t mg_get_threads(void);
 
-/* How many steps, captured nodes, inputs and outputs it has; and let go of it. */
+/* How many steps, captured nodes, inputs and outputs it has; and let go of it (it is freed
+ * when no reduced batch's node holds it either). */
 typedef struct {
     int32_t steps, captured, inputs, outputs;
 } mg_recording_info;

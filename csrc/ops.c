@@ -40,6 +40,8 @@ enum {
     OP_NEURON_RELU,
     OP_CHAIN,
     OP_CUSTOM,
+    OP_BATCH_SUM,
+    OP_BATCH_MEAN,
     /* compositions: micrograd makes two nodes for each */
     OP_SUB,
     OP_RSUB,
@@ -1068,13 +1070,74 @@ static int32_t chain_backward_graph(GradGraph *gg, int32_t id, int32_t g)
 
 int node_has_backward(const Node *n)
 {
-    return node_nkids(n) > 0 || n->op == OP_CUSTOM;
+    return node_nkids(n) > 0 || n->op == OP_CUSTOM || n->op == OP_BATCH_SUM || n->op == OP_BATCH_MEAN;
 }
 
 int32_t step_first_param(const Step *s)
 {
     return s->op == OP_NEURON || s->op == OP_NEURON_RELU || s->op == OP_CHAIN ? (s->nkids - 1) / 2
                                                                               : s->nkids;
+}
+
+/* ---- a reduced batch: compile's batch(..., reduce="sum" or "mean") ----
+ * The node's data is the sum of a batch's outputs (a mean: times 1.0 / n), and it owns the
+ * batch (replay.c), its lanes kept for backward: its backward is the batch's, seeded with the
+ * node's grad times that scale, and adds every sample's gradient into the captured nodes'
+ * grads. Its children are the captured nodes that have a backward of their own (made from
+ * others outside the recording), so that a pass goes on to them; a model's parameters get
+ * their grads from the batch alone. */
+typedef struct {
+    mg_batch *batch;
+    double scale;        /* 1.0 for a sum, 1.0 / n for a mean */
+} Reduced;
+
+/* (after the kid list, which need not leave it aligned: read and written by copy) */
+static Reduced reduced_state(const Node *n)
+{
+    Reduced r;
+    memcpy(&r, n->u.list + n->first, sizeof r);
+    return r;
+}
+
+int32_t reduced_node(mg_batch *batch, const int32_t *kids, int32_t nkids, double total, int mean, int32_t n)
+{
+    Reduced r = { batch, mean ? 1.0 / n : 1.0 };
+    int32_t id = node_new(mean ? OP_BATCH_MEAN : OP_BATCH_SUM, nkids);
+    if (id < 0)
+        return id;
+    Node *node = &store.nodes[id];
+    for (int32_t j = 0; j < nkids; j++)
+        node->u.list[j] = kids[j];
+    memcpy(node->u.list + node->first, &r, sizeof r);
+    node_hold_kids(node);
+    store.data[id] = total * r.scale; /* (a sum's: total itself) */
+    return id;
+}
+
+static void reduced_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
+{
+    Reduced r = reduced_state(n);
+    (void)id, (void)gi;
+    batch_backward(r.batch, r.scale * g); /* (into the children's grads too) */
+    for (int32_t j = 0; j < n->first; j++) /* so the pass visits them */
+        p->mark[n->u.list[j]] = p->epoch;
+}
+
+/* Only a pass computes it (mg_grad says MG_EINVAL: see micrograd.h). */
+static int32_t reduced_backward_graph(GradGraph *gg, int32_t id, int32_t g)
+{
+    (void)gg, (void)id, (void)g;
+    return MG_EINVAL;
+}
+
+int reduced_needs(const Node *n, const uint8_t *need)
+{
+    return (n->op == OP_BATCH_SUM || n->op == OP_BATCH_MEAN) && batch_needs(reduced_state(n).batch, need);
+}
+
+static void reduced_release(const Node *n)
+{
+    batch_drop(reduced_state(n).batch);
 }
 
 /* ---- a custom node: micrograd's Value(data, _children, _op) ----
@@ -1274,6 +1337,10 @@ const Op OPS[OP_COUNT] = {
                   .extra = sizeof(Chain), .kids_in_list = 1},
     [OP_CUSTOM] = {"custom", NULL, -1, NULL, custom_backward, custom_backward_graph,
                    .kids_in_list = 1},
+    [OP_BATCH_SUM] = {"batch_sum", "batch-sum", -1, NULL, reduced_backward, reduced_backward_graph,
+                      .extra = sizeof(Reduced), .kids_in_list = 1, .release = reduced_release},
+    [OP_BATCH_MEAN] = {"batch_mean", "batch-mean", -1, NULL, reduced_backward, reduced_backward_graph,
+                       .extra = sizeof(Reduced), .kids_in_list = 1, .release = reduced_release},
     /* as micrograd writes them: a - b = a + (-b) and arg - a = (-a) + arg, -x being x * -1;
      * a / b = a * b**-1; arg / a = a**-1 * arg */
     [OP_SUB] = {"sub", NULL, 2, .inner = OP_MUL, .inner_arg = -1.0, .outer = OP_ADD},
@@ -1624,8 +1691,8 @@ int32_t node_as_step(int32_t id, Step *step, int32_t *kids)
 {
     const Node *n = &store.nodes[id];
     int32_t nkids = node_nkids(n);
-    if (n->op == OP_CUSTOM) /* its backward is Python's */
-        return MG_EINVAL;
+    if (n->op == OP_CUSTOM || n->layout == OP_BATCH_SUM || n->layout == OP_BATCH_MEAN)
+        return MG_EINVAL; /* (its backward is Python's, or a batch's) */
     step->op = n->op;
     step->arg_int = n->arg_int;
     step->constant = 0;

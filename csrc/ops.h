@@ -97,6 +97,8 @@ typedef struct {
                             * the node's constant (a power's exponent), then what forward
                             * leaves for backward; with kids_in_list, after the list */
     int kids_in_list;      /* children kept in a list of their own (u.list), however many */
+    void (*release)(const Node *n); /* lets go of what a node owns besides its memory (a
+                            * reduced batch: its batch), as it is freed; NULL for most */
     /* A composition makes the `inner` node (with constant inner_arg), then the
      * `outer` one from it; outer is 0 for every other op. */
     int32_t inner, outer;
@@ -140,6 +142,19 @@ Step leaf_step(double arg, uint8_t arg_int);
  * pass begins with it (backward.c), so that it visits micrograd's nodes where their grads
  * now differ (see ops.c's chain). Not while the tape is pinned. */
 void expand_passed_chains(void);
+
+/* A reduced batch's node (ops.c), lock held: owning batch, holding kids, its data the sum of
+ * the batch's outputs, total (mean: times 1.0 / n); its id, held once, or MG_ENOMEM (the
+ * caller still owns the batch then). replay.c's batch_backward adds every sample's gradient,
+ * seeded with seed, into the captured nodes' grads (lock held; it cannot fail: what it needs
+ * was allocated with the batch); batch_drop frees the batch (lock held). */
+int32_t reduced_node(mg_batch *batch, const int32_t *kids, int32_t nkids, double total, int mean, int32_t n);
+void batch_backward(const mg_batch *batch, double seed);
+void batch_drop(mg_batch *batch);
+/* Whether n is a reduced batch's node whose recording captured a node that need[] marks (one
+ * leading to an input of mg_grad); batch_needs: whether the batch's recording did. */
+int reduced_needs(const Node *n, const uint8_t *need);
+int batch_needs(const mg_batch *batch, const uint8_t *need);
 
 /* A node as a step of a recording (replay.c): its op and constant, and its
  * children's ids (up to node_nkids of them) in kids. Returns how many children

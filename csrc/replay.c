@@ -18,6 +18,19 @@
 #include "ops.h"
 #include "threads.h"
 
+/* A batch's numbers, in one buffer: the rows of n lanes (the inputs', then the steps', then, for
+ * a batch kept for backward, each thread's scratch), each captured node's number, then the rows
+ * of a chunk's lanes of the captured nodes that have one (see data_lanes); and the table of
+ * where each reference's numbers are at lane 0 (kid_data), made for kid_n lanes in this buffer
+ * (0: not made), which a later batch of as many lanes uses as it is (the table depends on the
+ * recording and n alone). */
+typedef struct {
+    double *buf;
+    size_t len;
+    const double **kid_data;
+    int32_t kid_n;
+} Lanes;
+
 struct mg_recording {
     int32_t nsteps, nin, ncaptured, nout;
     Step *steps;
@@ -34,28 +47,10 @@ struct mg_recording {
      * buffer would be fresh pages, and their faults cost more than the arithmetic (a batch of
      * 20,000 moons samples: 20 ms against 9.5 ms, and half the gain of a second thread), and its
      * table would be made again (an MNIST-sized layer's 40,000 references: a tenth of a batch of
-     * 32). Held by the recording and by each of its batches (a batch may be freed after its
-     * recording: Python's collector frees a cycle's objects in any order), freed by the last
-     * (spare_drop). */
-    struct spare *spare;
-};
-
-/* A batch's numbers, in one buffer: the rows of n lanes (the inputs', then the steps'), each
- * captured node's number, then the rows of a chunk's lanes of the captured nodes that have one
- * (see data_lanes); and the table of where each reference's numbers are at lane 0 (kid_data),
- * made for kid_n lanes in this buffer (0: not made), which a later batch of as many lanes uses
- * as it is (the buffer's layout depends on the recording and n alone). */
-typedef struct {
-    double *buf;
-    size_t len;
-    const double **kid_data;
-    int32_t kid_n;
-} Lanes;
-
-struct spare {
-    Lanes lanes;
-    double *work; /* a backward's scratch (see take_work) */
-    size_t work_len;
+     * 32). */
+    Lanes spare;
+    /* Held by the caller's handle (mg_recording_free) and by each batch kept (a reduced batch's
+     * node may outlive the handle), freed by the last (recording_drop, lock held). */
     int32_t holders;
 };
 
@@ -63,16 +58,6 @@ static void lanes_free(Lanes *lanes)
 {
     free(lanes->buf);
     free(lanes->kid_data);
-}
-
-/* (with the store's lock held: the recording's holders are counted under it) */
-static void spare_drop(struct spare *spare)
-{
-    if (spare && --spare->holders == 0) {
-        lanes_free(&spare->lanes);
-        free(spare->work);
-        free(spare);
-    }
 }
 
 int32_t mg_trace_begin(void)
@@ -84,9 +69,9 @@ int32_t mg_trace_begin(void)
     return token;
 }
 
-static void recording_free(mg_recording *rec)
+static void recording_drop(mg_recording *rec)
 {
-    if (!rec)
+    if (!rec || --rec->holders > 0)
         return;
     for (int32_t c = 0; c < rec->ncaptured; c++)
         node_drop(rec->captured[c]);
@@ -97,7 +82,7 @@ static void recording_free(mg_recording *rec)
     free(rec->outs);
     free(rec->captured_row);
     free(rec->ref_captured);
-    spare_drop(rec->spare);
+    lanes_free(&rec->spare);
     free(rec);
 }
 
@@ -160,19 +145,15 @@ static int32_t plan_batch(mg_recording *rec)
     int32_t *captured_row = malloc(((size_t)rec->ncaptured + 1) * sizeof(int32_t));
     rec->nrefs = rec->nsteps ? rec->kids_at[rec->nsteps - 1] + rec->steps[rec->nsteps - 1].nkids : 0;
     int32_t *ref_captured = malloc(((size_t)rec->nrefs + 1) * sizeof(int32_t));
-    struct spare *spare = calloc(1, sizeof *spare);
-    if (!captured_row || !ref_captured || !spare) {
+    if (!captured_row || !ref_captured) {
         free(captured_row);
         free(ref_captured);
-        free(spare);
         return MG_ENOMEM;
     }
     for (int32_t r = 0; r < rec->nrefs; r++)
         ref_captured[r] = captured_index(rec, rec->refs[r]);
     rec->ref_captured = ref_captured;
-    spare->holders = 1;
     rec->captured_row = captured_row;
-    rec->spare = spare;
     for (int32_t c = 0; c < rec->ncaptured; c++)
         rec->captured_row[c] = -1;
     for (int32_t i = 0; i < rec->nsteps; i++) {
@@ -381,6 +362,8 @@ int32_t mg_trace_end(int32_t token, int32_t nin, const int32_t *inputs, int32_t 
     for (int32_t j = 0; j < nout && !err; j++)
         err = node_is_live(outs[j]) ? 0 : MG_ENODE;
     mg_recording *rec = err ? NULL : calloc(1, sizeof *rec);
+    if (rec)
+        rec->holders = 1;
     int32_t *ref_of = err ? NULL : malloc((size_t)store.top * sizeof(int32_t));
     if (!err && !(rec && ref_of))
         err = MG_ENOMEM;
@@ -395,7 +378,7 @@ int32_t mg_trace_end(int32_t token, int32_t nin, const int32_t *inputs, int32_t 
         err = fuse_chains(rec);
     free(ref_of);
     if (err)
-        recording_free(rec);
+        recording_drop(rec);
     else
         *out = rec;
     store_unlock();
@@ -462,34 +445,42 @@ void mg_recording_describe(const mg_recording *rec, mg_recording_info *out)
 void mg_recording_free(mg_recording *rec)
 {
     store_lock();
-    recording_free(rec);
+    recording_drop(rec);
     store_unlock();
 }
 
 /* ---- a recording run on lanes: a batch of samples in one call ----
  * Every reference has a row of lanes (lane s: sample s): the inputs' from the caller's
  * matrix and each step's, computed by its op's forward_lanes, n lanes long; a captured
- * node's, its data repeated, one chunk long (the same for every chunk). The rows are kept
- * for mg_batch_backward, which runs each op's backward_lanes from the last step to the
- * first and adds each captured node's lanes into its grad. A big batch is split over the
- * machine's cores, a range of lanes a thread (each runs every step on its lanes: they need
- * nothing from the others). A captured node's lanes are summed a chunk of LANE_CHUNK at a
- * time, then the chunks' sums in order: the same sums however many threads ran. */
+ * node's, its data repeated, one chunk long (the same for every chunk). A reduced batch
+ * (mg_batch_reduce) keeps the rows for its backward (batch_backward), which runs each op's
+ * backward_lanes from the last step to the first and adds each captured node's lanes into its
+ * grad. A big batch's chunks are run on the machine's cores (threads.c: each chunk runs every
+ * step on its lanes, needing nothing from the others). A captured node's lanes are summed a
+ * chunk of LANE_CHUNK at a time, then the chunks' sums in order: the same sums however many
+ * threads ran. */
 enum {
-    LANE_CHUNK = LANES_MAX, /* lanes summed together; a thread's range is whole chunks */
-    LANES_PER_THREAD = 4096 /* fewer than this a thread: not worth starting one */
+    LANE_CHUNK = LANES_MAX, /* lanes summed together, and a thread's part */
+    LANES_PER_THREAD = 4096 /* fewer than this a thread: not worth another */
 };
 
 struct mg_batch {
-    const mg_recording *rec; /* (the caller keeps it while the batch lives) */
+    mg_recording *rec;       /* held (recording_drop) */
     int32_t n;
+    int32_t threads;         /* how many threads it runs on (fixed at the forward: their scratch) */
     Lanes mem;               /* its numbers, and the table of where they are: */
     double *lanes;           /* rows of n lanes: the inputs', then the steps' */
     double *params;          /* each captured node's number */
     double *captured;        /* rows of a chunk's lanes: the captured nodes' that have one
                               * (rec->captured_row), their number repeated */
     const double **kid_data; /* each reference's numbers at lane 0 (see kid_lanes) */
-    struct spare *spare;     /* the recording's, held (it may outlive the recording) */
+    /* A kept batch's backward: each chunk's sums of the captured nodes' gradients, and each
+     * thread's grad rows and scratch rows (work_each doubles a thread), in mem's buffer; and
+     * each thread's lists of a step's children (widest a thread). */
+    double *chunk_sums, *work;
+    size_t work_each;
+    const double **kids;
+    double **kid_grads, **kid_sums;
     /* The forward's inputs (nargs arrays of widths[a] numbers a sample) and outputs, a sample
      * a row: the caller's, read and written by each part for its lanes. */
     const double *const *args;
@@ -502,6 +493,11 @@ struct mg_batch {
 static int32_t chunk_width(int32_t n)
 {
     return n < LANE_CHUNK ? n : LANE_CHUNK;
+}
+
+static int32_t chunk_count(int32_t n)
+{
+    return (n + LANE_CHUNK - 1) / LANE_CHUNK;
 }
 
 /* Where reference ref's numbers are, from lane lo: an input's or a step's row (of n lanes),
@@ -519,7 +515,7 @@ static ALWAYS_INLINE double *data_lanes(const mg_batch *b, int32_t ref, int32_t 
     return row < 0 ? &b->params[k - rec->nin] : b->captured + (size_t)row * (size_t)chunk_width(b->n);
 }
 
-/* Step i's grad lanes for the chunk a part works on, in its grads (a row of a chunk's lanes a
+/* Step i's grad lanes for the chunk a thread works on, in its grads (a row of a chunk's lanes a
  * step: a chunk's grads are wanted only while its backward runs, so they stay in the cache). */
 static ALWAYS_INLINE double *grad_lanes(double *grads, int32_t i, size_t width)
 {
@@ -550,29 +546,16 @@ static int32_t widest_step(const mg_recording *rec)
     return widest;
 }
 
-/* A batch's forward or backward, run a chunk of lanes a part (threads_run: a big batch's parts
- * go to the machine's cores), each part through every step, so that a chunk's rows stay in the
- * cache. */
-typedef struct {
-    const mg_batch *batch;
-    const double *seeds;     /* backward: each sample's seeds, or NULL: every seed is seed */
-    double seed;
-    double *chunk_sums;      /* backward: ncaptured sums for each chunk of lanes */
-    double *work;            /* backward: each thread's grad rows and scratch rows (see
-                              * backward_chunk), work_each doubles a slot */
-    size_t work_each;
-} Run;
-
+/* A chunk of lanes through every step (threads_run's part: a big batch's chunks go to the
+ * machine's cores), so that the chunk's rows stay in the cache; slot: the thread's. */
 static int32_t forward_chunk(void *ctx, int32_t part, int32_t slot)
 {
-    const Run *run = ctx;
-    const mg_batch *b = run->batch;
+    const mg_batch *b = ctx;
     const mg_recording *rec = b->rec;
     int32_t lo = part * LANE_CHUNK, len = b->n - lo < LANE_CHUNK ? b->n - lo : LANE_CHUNK;
-    const double **kids = malloc((size_t)widest_step(rec) * sizeof(double *));
-    int32_t err = kids ? 0 : MG_ENOMEM;
-    (void)slot;
-    for (int32_t a = 0, k = 0; a < b->nargs && !err; a++) { /* the inputs' lanes, from the rows */
+    const double **kids = b->kids + (size_t)slot * (size_t)widest_step(rec);
+    int32_t err = 0;
+    for (int32_t a = 0, k = 0; a < b->nargs; a++) { /* the inputs' lanes, from the rows */
         const double *arg = b->args[a];
         int32_t width = b->widths[a];
         for (int32_t c = 0; c < width; c++, k++) {
@@ -589,90 +572,77 @@ static int32_t forward_chunk(void *ctx, int32_t part, int32_t slot)
         for (int32_t s = 0; s < len; s++)
             b->out[(size_t)(lo + s) * rec->nout + j] = row[s];
     }
-    free(kids);
     return err;
 }
 
-/* A chunk's backward: from the last step to the first, each op's backward_lanes into the steps'
- * grad rows. The inputs' grads are not wanted (they are the caller's numbers). A captured node
- * (a parameter) has no grad lanes: it gets the sum of its lanes' gradients, added into the
- * chunk's sums, by the op itself for a step's params, else from a scratch row the op adds into. */
+/* A chunk's backward, every sample's seed the batch's: from the last step to the first, each
+ * op's backward_lanes into the steps' grad rows. The inputs' grads are not wanted (they are
+ * the caller's numbers). A captured node (a parameter) has no grad lanes: it gets the sum of
+ * its lanes' gradients, added into the chunk's sums, by the op itself for a step's params, else
+ * from a scratch row the op adds into. */
+typedef struct {
+    const mg_batch *batch;
+    double seed;
+} Backward;
+
 static int32_t backward_chunk(void *ctx, int32_t part, int32_t slot)
 {
-    const Run *run = ctx;
+    const Backward *run = ctx;
     const mg_batch *b = run->batch;
     const mg_recording *rec = b->rec;
-    int32_t widest = widest_step(rec);
+    size_t widest = (size_t)widest_step(rec), width = (size_t)chunk_width(b->n);
     int32_t lo = part * LANE_CHUNK, len = b->n - lo < LANE_CHUNK ? b->n - lo : LANE_CHUNK;
-    size_t width = (size_t)chunk_width(b->n);
-    const double **kids = malloc((size_t)widest * sizeof(double *));
-    double **kid_grads = malloc((size_t)widest * sizeof(double *));
-    double **kid_sums = malloc((size_t)widest * sizeof(double *));
-    double *grads = run->work + (size_t)slot * run->work_each;
+    const double **kids = b->kids + (size_t)slot * widest;
+    double **kid_grads = b->kid_grads + (size_t)slot * widest, **kid_sums = b->kid_sums + (size_t)slot * widest;
+    double *grads = b->work + (size_t)slot * b->work_each;
     double *scratch = grads + ((size_t)rec->nsteps + 1) * width;
-    int32_t err = kids && kid_grads && kid_sums ? 0 : MG_ENOMEM;
-    if (!err) {
-        double *sums = run->chunk_sums + (size_t)part * rec->ncaptured;
-        for (int32_t c = 0; c < rec->ncaptured; c++)
-            sums[c] = 0.0;
-        for (int32_t i = 0; i < rec->nsteps; i++) { /* this chunk's grad lanes, from 0 */
-            double *g = grad_lanes(grads, i, width);
+    double *sums = b->chunk_sums + (size_t)part * rec->ncaptured;
+    for (int32_t c = 0; c < rec->ncaptured; c++)
+        sums[c] = 0.0;
+    for (int32_t i = 0; i < rec->nsteps; i++) { /* this chunk's grad lanes, from 0 */
+        double *g = grad_lanes(grads, i, width);
+        for (int32_t s = 0; s < len; s++)
+            g[s] = 0.0;
+    }
+    int32_t out = rec->outs[0], c = captured_index(rec, out); /* (a reduced batch's one output) */
+    if (c >= 0) {
+        for (int32_t s = 0; s < len; s++)
+            sums[c] += run->seed;
+    } else if (out >= 0) { /* (an input returned as it is: no grad wanted) */
+        double *g = grad_lanes(grads, out, width);
+        for (int32_t s = 0; s < len; s++)
+            g[s] += run->seed;
+    }
+    for (int32_t i = rec->nsteps - 1; i >= 0; i--) { /* parents before children */
+        const Step *step = &rec->steps[i];
+        const int32_t *refs = rec->refs + rec->kids_at[i], *captured = rec->ref_captured + rec->kids_at[i];
+        int32_t j = 0, first = step->params ? step_first_param(step) : step->nkids;
+        for (; j < first; j++) {
+            int32_t ref = refs[j];
+            kid_sums[j] = NULL;
+            kid_grads[j] = ref >= 0 ? grad_lanes(grads, ref, width) : NULL;
+            if (captured[j] >= 0) { /* a captured node's lanes' grads, summed below */
+                kid_grads[j] = scratch + (size_t)j * width;
+                for (int32_t s = 0; s < len; s++)
+                    kid_grads[j][s] = 0.0;
+            }
+        }
+        for (; j < step->nkids; j++) { /* parameters: one number each, one sum each */
+            kid_sums[j] = &sums[captured[j]];
+            kid_grads[j] = NULL;
+        }
+        OPS[step->op].backward_lanes(step, kid_lanes(b, i, lo, kids), data_lanes(b, i, lo),
+                                     grad_lanes(grads, i, width), kid_grads, kid_sums, len);
+        for (j = 0; j < first; j++) {
+            if (captured[j] < 0)
+                continue;
+            double sum = 0.0; /* (in lane order) */
             for (int32_t s = 0; s < len; s++)
-                g[s] = 0.0;
-        }
-        for (int32_t j = 0; j < rec->nout; j++) {
-            int32_t ref = rec->outs[j], c = captured_index(rec, ref);
-            const double *seed = run->seeds ? run->seeds + (size_t)lo * rec->nout + j : &run->seed;
-            size_t step = run->seeds ? (size_t)rec->nout : 0; /* (one seed for all: no step) */
-            if (c >= 0) {
-                for (int32_t s = 0; s < len; s++)
-                    sums[c] += seed[(size_t)s * step];
-            } else if (ref >= 0) { /* (an input returned as it is: no grad wanted) */
-                double *g = grad_lanes(grads, ref, width);
-                for (int32_t s = 0; s < len; s++)
-                    g[s] += seed[(size_t)s * step];
-            }
-        }
-        for (int32_t i = rec->nsteps - 1; i >= 0; i--) { /* parents before children */
-            const Step *step = &rec->steps[i];
-            const int32_t *refs = rec->refs + rec->kids_at[i], *captured = rec->ref_captured + rec->kids_at[i];
-            int32_t j = 0, first = step->params ? step_first_param(step) : step->nkids;
-            for (; j < first; j++) {
-                int32_t ref = refs[j], c = captured[j];
-                kid_sums[j] = NULL;
-                kid_grads[j] = ref >= 0 ? grad_lanes(grads, ref, width) : NULL;
-                if (c >= 0) { /* a captured node's lanes' grads, summed below */
-                    kid_grads[j] = scratch + (size_t)j * width;
-                    for (int32_t s = 0; s < len; s++)
-                        kid_grads[j][s] = 0.0;
-                }
-            }
-            for (; j < step->nkids; j++) { /* parameters: one number each, one sum each */
-                kid_sums[j] = &sums[captured[j]];
-                kid_grads[j] = NULL;
-            }
-            OPS[step->op].backward_lanes(step, kid_lanes(b, i, lo, kids), data_lanes(b, i, lo),
-                                         grad_lanes(grads, i, width), kid_grads, kid_sums, len);
-            for (j = 0; j < first; j++) {
-                if (captured[j] < 0)
-                    continue;
-                double sum = 0.0; /* (in lane order) */
-                for (int32_t s = 0; s < len; s++)
-                    sum += kid_grads[j][s];
-                sums[captured[j]] += sum;
-            }
+                sum += kid_grads[j][s];
+            sums[captured[j]] += sum;
         }
     }
-    free(kids);
-    free(kid_grads);
-    free(kid_sums);
-    return err;
-}
-
-/* backward_chunk's work: a grad row a step and a scratch row a child, a chunk long. */
-static size_t work_each(const mg_recording *rec, int32_t n)
-{
-    return ((size_t)rec->nsteps + 1 + (size_t)widest_step(rec) + 1) * (size_t)chunk_width(n);
+    return 0;
 }
 
 /* How many threads a batch of n lanes runs on: at most mg_get_threads(), and LANES_PER_THREAD
@@ -688,15 +658,16 @@ static int32_t threads_for(int32_t n)
 
 /* Lanes with a buffer of at least len doubles and a table of nrefs entries: the recording's
  * spare ones if the buffer is big enough, else new ones (buf or kid_data NULL: out of memory).
- * give_back keeps lanes as the spare (the bigger buffer of it and the one kept), or frees them. */
-static Lanes take(struct spare *spare, size_t len, int32_t nrefs)
+ * give_back (lock held) keeps lanes as the spare (the bigger buffer of it and the one kept),
+ * or frees them. */
+static Lanes take(mg_recording *rec, size_t len, int32_t nrefs)
 {
     Lanes lanes = { NULL, len, NULL, 0 };
     store_lock(); /* (another thread may run a batch of the same recording) */
-    if (spare->lanes.buf && spare->lanes.len >= len) {
-        lanes = spare->lanes;
-        spare->lanes.buf = NULL;
-        spare->lanes.kid_data = NULL;
+    if (rec->spare.buf && rec->spare.len >= len) {
+        lanes = rec->spare;
+        rec->spare.buf = NULL;
+        rec->spare.kid_data = NULL;
     }
     store_unlock();
     if (!lanes.buf)
@@ -706,58 +677,31 @@ static Lanes take(struct spare *spare, size_t len, int32_t nrefs)
     return lanes;
 }
 
-static void give_back(struct spare *spare, Lanes lanes)
+static void give_back(mg_recording *rec, Lanes lanes)
 {
-    store_lock();
-    if (lanes.buf && lanes.kid_data && (!spare->lanes.buf || lanes.len > spare->lanes.len)) {
-        Lanes old = spare->lanes;
-        spare->lanes = lanes;
+    if (lanes.buf && lanes.kid_data && (!rec->spare.buf || lanes.len > rec->spare.len)) {
+        Lanes old = rec->spare;
+        rec->spare = lanes;
         lanes = old;
     }
-    store_unlock();
     lanes_free(&lanes);
 }
 
-/* A buffer of at least len doubles for a backward: the recording's spare one if it is big
- * enough, else a new one (NULL: out of memory); give_work keeps the bigger of it and the spare
- * one, and frees the other. (Fresh pages each backward were a tenth of a big batch's time.) */
-static double *take_work(struct spare *spare, size_t len)
+void batch_drop(mg_batch *batch)
 {
-    double *work = NULL;
-    store_lock();
-    if (spare->work && spare->work_len >= len) {
-        work = spare->work;
-        spare->work = NULL;
-    }
-    store_unlock();
-    return work ? work : malloc(len * sizeof(double));
-}
-
-static void give_work(struct spare *spare, double *work, size_t len)
-{
-    store_lock();
-    if (work && (!spare->work || len > spare->work_len)) {
-        double *old = spare->work;
-        spare->work = work;
-        spare->work_len = len;
-        work = old;
-    }
-    store_unlock();
-    free(work);
-}
-
-static void batch_free(mg_batch *batch)
-{
-    if (batch) {
-        give_back(batch->spare, batch->mem);
-        store_lock();
-        spare_drop(batch->spare);
-        store_unlock();
-    }
+    if (!batch)
+        return;
+    give_back(batch->rec, batch->mem);
+    recording_drop(batch->rec);
+    free(batch->kids);
+    free(batch->kid_grads);
+    free(batch->kid_sums);
     free(batch);
 }
 
-int32_t mg_batch_forward(mg_recording *rec, int32_t n, int32_t nargs, const double *const *args,
+/* The rec's forward on n samples (args, widths: see mg_batch_forward), its outputs into out
+ * (unless NULL); the batch, with what its backward needs, in *keep (unless NULL: then freed). */
+static int32_t batch_run(mg_recording *rec, int32_t n, int32_t nargs, const double *const *args,
                          const int32_t *widths, double *out, mg_batch **keep)
 {
     int64_t inputs = 0;
@@ -770,27 +714,45 @@ int32_t mg_batch_forward(mg_recording *rec, int32_t n, int32_t nargs, const doub
         return MG_EINVAL;
     store_lock();
     int32_t err = rec->captured_row ? 0 : plan_batch(rec);
+    if (!err)
+        rec->holders++; /* (by the batch) */
     store_unlock();
     if (err)
         return err;
     mg_batch *batch = calloc(1, sizeof *batch);
-    size_t rows = (size_t)rec->nin + (size_t)rec->nsteps;
-    err = batch ? 0 : MG_ENOMEM;
-    if (!err) {
-        batch->rec = rec;
-        batch->n = n;
-        batch->spare = rec->spare;
+    if (!batch) {
         store_lock();
-        batch->spare->holders++;
+        recording_drop(rec);
         store_unlock();
-        size_t params_at = rows * (size_t)n, captured_at = params_at + (size_t)rec->ncaptured;
-        batch->mem = take(batch->spare, captured_at + (size_t)rec->nrows * (size_t)chunk_width(n) + 1,
-                          rec->nrefs);
-        err = batch->mem.buf && batch->mem.kid_data ? 0 : MG_ENOMEM;
+        return MG_ENOMEM;
+    }
+    batch->rec = rec;
+    batch->n = n;
+    batch->threads = threads_for(n);
+    size_t widest = (size_t)widest_step(rec), threads = (size_t)batch->threads, width = (size_t)chunk_width(n);
+    size_t params_at = ((size_t)rec->nin + (size_t)rec->nsteps) * (size_t)n;
+    size_t captured_at = params_at + (size_t)rec->ncaptured;
+    size_t sums_at = captured_at + (size_t)rec->nrows * width;
+    batch->work_each = ((size_t)rec->nsteps + 1 + widest + 1) * width;
+    size_t len = keep ? sums_at + (size_t)chunk_count(n) * (size_t)rec->ncaptured + threads * batch->work_each
+                      : sums_at;
+    batch->mem = take(rec, len + 1, rec->nrefs);
+    batch->kids = malloc(threads * widest * sizeof(double *));
+    if (keep) {
+        batch->kid_grads = malloc(threads * widest * sizeof(double *));
+        batch->kid_sums = malloc(threads * widest * sizeof(double *));
+    }
+    err = batch->mem.buf && batch->mem.kid_data && batch->kids &&
+          (!keep || (batch->kid_grads && batch->kid_sums)) ? 0 : MG_ENOMEM;
+    if (!err) {
         batch->lanes = batch->mem.buf;
         batch->params = batch->mem.buf + params_at;
         batch->captured = batch->mem.buf + captured_at;
         batch->kid_data = batch->mem.kid_data;
+        if (keep) {
+            batch->chunk_sums = batch->mem.buf + sums_at;
+            batch->work = batch->chunk_sums + (size_t)chunk_count(n) * (size_t)rec->ncaptured;
+        }
     }
     for (int32_t i = 0; i < rec->nsteps && !err && batch->mem.kid_n != n; i++) { /* the table */
         const Step *step = &rec->steps[i];
@@ -801,9 +763,8 @@ int32_t mg_batch_forward(mg_recording *rec, int32_t n, int32_t nargs, const doub
             batch->mem.kid_data[at + j] = j >= first ? &batch->params[c] : data_lanes(batch, ref, 0);
         }
     }
-    if (!err)
-        batch->mem.kid_n = n;
     if (!err) {
+        batch->mem.kid_n = n;
         batch->args = args;
         batch->widths = widths;
         batch->nargs = nargs;
@@ -811,80 +772,79 @@ int32_t mg_batch_forward(mg_recording *rec, int32_t n, int32_t nargs, const doub
         store_lock();
         for (int32_t c = 0; c < rec->ncaptured; c++) {
             double x = batch->params[c] = store.data[rec->captured[c]];
-            double *row = rec->captured_row[c] < 0 ? NULL
-                        : batch->captured + (size_t)rec->captured_row[c] * (size_t)chunk_width(n);
-            for (int32_t s = 0; row && s < chunk_width(n); s++)
+            double *row = rec->captured_row[c] < 0 ? NULL : batch->captured + (size_t)rec->captured_row[c] * width;
+            for (size_t s = 0; row && s < width; s++)
                 row[s] = x;
         }
         store_unlock();
-        Run run = { batch, NULL, 0.0, NULL, NULL, 0 };
-        err = threads_run(forward_chunk, &run, (n + LANE_CHUNK - 1) / LANE_CHUNK, threads_for(n));
+        err = threads_run(forward_chunk, batch, chunk_count(n), batch->threads);
         batch->args = NULL, batch->widths = NULL, batch->out = NULL; /* (the caller's, for this call) */
     }
     if (err || !keep) {
-        batch_free(batch);
+        store_lock();
+        batch_drop(batch);
+        store_unlock();
         return err;
     }
     *keep = batch;
     return 0;
 }
 
-int32_t mg_batch_backward(const mg_batch *batch, const double *seeds, double seed)
+int32_t mg_batch_forward(mg_recording *rec, int32_t n, int32_t nargs, const double *const *args,
+                         const int32_t *widths, double *out)
+{
+    return batch_run(rec, n, nargs, args, widths, out, NULL);
+}
+
+void batch_backward(const mg_batch *batch, double seed)
 {
     const mg_recording *rec = batch->rec;
-    int32_t n = batch->n, chunks = (n + LANE_CHUNK - 1) / LANE_CHUNK, count = threads_for(n);
-    size_t sums_len = (size_t)chunks * rec->ncaptured, each = work_each(rec, n);
-    size_t len = sums_len + (size_t)count * each + 1;
-    double *work = take_work(batch->spare, len);
-    int32_t err = work ? 0 : MG_ENOMEM;
-    double *chunk_sums = work;
-    if (!err) {
-        Run run = { batch, seeds, seed, chunk_sums, work + sums_len, each };
-        err = threads_run(backward_chunk, &run, chunks, count);
+    Backward run = { batch, seed };
+    int32_t chunks = chunk_count(batch->n);
+    threads_run(backward_chunk, &run, chunks, batch->threads);
+    for (int32_t c = 0; c < rec->ncaptured; c++) { /* the chunks' sums, in order */
+        double sum = 0.0 + batch->chunk_sums[c]; /* (a sum from 0.0, as ever: -0.0 becomes 0.0) */
+        for (int32_t k = 1; k < chunks; k++)
+            sum += batch->chunk_sums[(size_t)k * rec->ncaptured + c];
+        int32_t id = rec->captured[c];
+        store.grad[id] += sum;
+        store.gint[id] = 0;
     }
-    if (!err) {
-        store_lock();
-        for (int32_t c = 0; c < rec->ncaptured; c++) { /* the chunks' sums, in order */
-            double sum = 0.0 + chunk_sums[c]; /* (a sum from 0.0, as ever: -0.0 becomes 0.0) */
-            for (int32_t k = 1; k < chunks; k++)
-                sum += chunk_sums[(size_t)k * rec->ncaptured + c];
-            int32_t id = rec->captured[c];
-            store.grad[id] += sum;
-            store.gint[id] = 0;
-        }
-        store_unlock();
-    }
-    give_work(batch->spare, work, len);
-    return err;
 }
 
-int32_t mg_batch_captured(const mg_batch *batch, int32_t *out)
+int batch_needs(const mg_batch *batch, const uint8_t *need)
 {
-    const mg_recording *rec = batch->rec;
-    int32_t count = 0;
-    store_lock();
-    for (int32_t c = 0; c < rec->ncaptured; c++)
-        if (node_has_backward(&store.nodes[rec->captured[c]])) {
-            out[count] = rec->captured[c];
-            store.refs[out[count++]]++; /* for the caller's Value */
-        }
-    store_unlock();
-    return count;
+    for (int32_t c = 0; c < batch->rec->ncaptured; c++)
+        if (need[batch->rec->captured[c]])
+            return 1;
+    return 0;
 }
 
-void mg_batch_free(mg_batch *batch)
+int32_t mg_batch_reduce(mg_recording *rec, int32_t n, int32_t nargs, const double *const *args,
+                        const int32_t *widths, int32_t mean)
 {
-    batch_free(batch);
-}
-
-double mg_batch_total(const mg_batch *batch)
-{
-    double total = 0.0;
-    for (int32_t lo = 0; lo < batch->n; lo += LANE_CHUNK) {
-        int32_t len = batch->n - lo < LANE_CHUNK ? batch->n - lo : LANE_CHUNK;
-        const double *row = data_lanes(batch, batch->rec->outs[0], lo); /* (see forward_chunk) */
+    if (!rec || rec->nout != 1)
+        return MG_EINVAL;
+    mg_batch *batch = NULL;
+    int32_t err = batch_run(rec, n, nargs, args, widths, NULL, &batch);
+    if (err)
+        return err;
+    double total = 0.0; /* (the outputs added in order, as sum() adds them) */
+    for (int32_t lo = 0; lo < n; lo += LANE_CHUNK) {
+        int32_t len = n - lo < LANE_CHUNK ? n - lo : LANE_CHUNK;
+        const double *row = data_lanes(batch, rec->outs[0], lo); /* (see forward_chunk) */
         for (int32_t s = 0; s < len; s++)
             total += row[s];
     }
-    return total;
+    store_lock();
+    int32_t *kids = malloc(((size_t)rec->ncaptured + 1) * sizeof(int32_t)), count = 0;
+    for (int32_t c = 0; kids && c < rec->ncaptured; c++)
+        if (node_has_backward(&store.nodes[rec->captured[c]]))
+            kids[count++] = rec->captured[c];
+    int32_t id = kids ? reduced_node(batch, kids, count, total, mean != 0, n) : MG_ENOMEM;
+    if (id < 0)
+        batch_drop(batch);
+    free(kids);
+    store_unlock();
+    return id;
 }

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include "ops.h"
+#include "threads.h"
 
 Store store = { .free_head = -1, .pending_head = -1, .epoch = 1 };
 
@@ -29,15 +30,30 @@ static int fork_handlers; /* registered yet: read and set under the lock */
  * lock then (say, inside mg_backward), the child's copy of the lock would stay
  * held forever and its first call would hang. So fork waits for the lock, and
  * both processes give it back after. (The C core never waits for Python while
- * holding the lock, so the forking thread's wait always ends.) */
-static void lock_before_fork(void) { pthread_mutex_lock(&lock); }
-static void unlock_after_fork(void) { pthread_mutex_unlock(&lock); }
+ * holding the lock, so the forking thread's wait always ends.) The pool of
+ * batch threads is readied for fork in the same handlers, after the store:
+ * a reduced batch's backward takes the pool's lock while holding the store's. */
+static void lock_before_fork(void)
+{
+    pthread_mutex_lock(&lock);
+    threads_before_fork();
+}
+static void unlock_after_fork(void)
+{
+    threads_after_fork(0);
+    pthread_mutex_unlock(&lock);
+}
+static void unlock_in_child(void)
+{
+    threads_after_fork(1);
+    pthread_mutex_unlock(&lock);
+}
 
 void store_lock(void)
 {
     pthread_mutex_lock(&lock);
     if (!fork_handlers) {
-        pthread_atfork(lock_before_fork, unlock_after_fork, unlock_after_fork);
+        pthread_atfork(lock_before_fork, unlock_after_fork, unlock_in_child);
         fork_handlers = 1;
     }
 }
@@ -297,9 +313,11 @@ void node_hold_kids(const Node *n)
         store.refs[kids[j]]++;
 }
 
-/* Free what the node keeps beside it (a kid list, extra storage). */
+/* Free what the node keeps beside it (a kid list, extra storage), and let go of what it owns. */
 static void free_extra(Node *n)
 {
+    if (OPS[n->layout].release)
+        OPS[n->layout].release(n);
     if (n->nkids == KIDS_IN_LIST) { /* (with its op's extra bytes after the list) */
         store.extra_bytes -= (int64_t)n->first * (int64_t)sizeof(int32_t) + (int64_t)OPS[n->layout].extra;
         free(n->u.list);
@@ -328,24 +346,34 @@ void put_back(int32_t id)
     store.live--;
 }
 
+/* While node_free runs: how many nodes are on its worklist (-1: it is not running). */
+static int32_t to_free = -1;
+
 void node_free(int32_t id)
 {
     /* Each node enters `todo` once, when its count reaches zero, so the
-     * worklist fits in one entry per slot; no recursion, however deep. */
-    int32_t count = 0;
-    store.todo[count++] = id;
-    while (count > 0) {
-        int32_t dead = store.todo[--count];
+     * worklist fits in one entry per slot; no recursion, however deep. What a
+     * node owns may hold nodes too (a reduced batch's recording holds the nodes
+     * it captured): freed while this runs, they join its worklist. */
+    store.todo[to_free < 0 ? 0 : to_free] = id;
+    if (to_free >= 0) {
+        to_free++;
+        return;
+    }
+    to_free = 1;
+    while (to_free > 0) {
+        int32_t dead = store.todo[--to_free];
         const Node *n = &store.nodes[dead];
         int32_t two[2], nkids = node_nkids(n);
         const int32_t *kids = node_kids(n, two);
         for (int32_t j = 0; j < nkids; j++) {
             int32_t k = kids[j];
             if (--store.refs[k] == 0)
-                store.todo[count++] = k;
+                store.todo[to_free++] = k;
         }
         put_back(dead);
     }
+    to_free = -1;
 }
 
 void node_unlink(int32_t id)

@@ -135,30 +135,25 @@ static void *worker(void *arg)
 /* fork() copies only the thread that calls it: a child has none of the workers, and a batch
  * another thread was running is not running there. So fork waits for the pool's lock (held
  * only between parts), and the child starts with an empty pool and new condition variables
- * (the copies may count waiters that are not in the child). */
-static void lock_before_fork(void) { pthread_mutex_lock(&pool.lock); }
-static void unlock_after_fork(void) { pthread_mutex_unlock(&pool.lock); }
-static void empty_after_fork(void)
+ * (the copies may count waiters that are not in the child). (store.c's fork handlers call
+ * these, after taking the store's lock.) */
+void threads_before_fork(void) { pthread_mutex_lock(&pool.lock); }
+void threads_after_fork(int child)
 {
-    Cond fresh = COND_INIT, fresh_done = COND_INIT;
-    pool.work = fresh;
-    pool.done = fresh_done;
-    pool.workers = 0;
-    pool.busy = 0;
-    pool.count = pool.next = pool.left = pool.slots = 0;
+    if (child) {
+        Cond fresh = COND_INIT, fresh_done = COND_INIT;
+        pool.work = fresh;
+        pool.done = fresh_done;
+        pool.workers = 0;
+        pool.busy = 0;
+        pool.count = pool.next = pool.left = pool.slots = 0;
+    }
     pthread_mutex_unlock(&pool.lock);
-}
-
-static void add_fork_handlers(void)
-{
-    pthread_atfork(lock_before_fork, unlock_after_fork, empty_after_fork);
 }
 
 /* A worker blocks every signal: they are for Python's main thread, which handles them. */
 static int start_worker(void)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, add_fork_handlers);
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);

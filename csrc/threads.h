@@ -13,4 +13,11 @@ enum { THREADS_MAX = 64 }; /* the most threads a batch runs on */
 typedef int32_t (*threads_job)(void *ctx, int32_t part, int32_t slot);
 int32_t threads_run(threads_job job, void *ctx, int32_t parts, int32_t threads);
 
+#ifndef _WIN32
+/* For store.c's fork handlers: the pool's lock taken before fork, given back after (in the
+ * child, with the pool emptied: it has none of the threads). */
+void threads_before_fork(void);
+void threads_after_fork(int child);
+#endif
+
 #endif

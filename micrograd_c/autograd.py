@@ -121,6 +121,9 @@ def grad(outputs: Value | Sequence[Value], inputs: Sequence[Value],
         "custom_d": keep[5]})
     out = _ffi.new("int32_t[]", len(ins))
     err = lib.mg_grad(spec, out)
+    if err == lib.MG_EINVAL:  # (the custom nodes are all listed: see mg_grad)
+        raise ValueError("grad: the outputs depend on a reduced batch (compile's batch with "
+                         "reduce=), whose gradients only backward() computes")
     if err:
         _retry(err, lib.mg_grad, spec, out)
     grads = [_made(i) if i >= 0 else None for i in out]

@@ -34,7 +34,6 @@ from __future__ import annotations
 import functools
 import sys
 import threading
-import weakref
 
 from . import engine
 from ._core import ffi, lib
@@ -205,51 +204,6 @@ def _samples_of(a: Any):
     return arr if arr.dtype == np.float64 else arr.astype(np.float64)  # (a copy only if needed)
 
 
-def _reduced(recording, batch, n, reduce):
-    """The sum or mean of the samples' outputs as a Value whose backward is the batch's (a
-    custom op: the C pass stops there and runs it). Its children are the captured Values that
-    have a backward of their own, so that the pass goes on to them; the captured leaves (a
-    model's parameters) get their grads from the batch's backward alone, and a pass over tens
-    of thousands of them would do nothing."""
-    if recording.captured is None:  # (kept: those captured nodes' ids, for every batch)
-        info = ffi.new("mg_recording_info *")
-        lib.mg_recording_describe(recording.rec, info)
-        ids = ffi.new("int32_t[]", max(1, info.captured))
-        count = lib.mg_batch_captured(batch, ids)  # (held once each: for these Values)
-        recording.captured = (engine._values_of(list(ids[0:count])), ids, count)
-    _, ids, count = recording.captured
-    total = lib.mg_batch_total(batch)  # (the outputs added in order, as sum() adds them)
-    scale = 1.0 / n if reduce == "mean" else 1.0
-    data = total * scale if reduce == "mean" else float(total)
-    made = engine._mg_custom(-1, ids, count, data, 0)  # (what Value(data, kids) makes, from ids)
-    if made < 0:
-        made = _retry(made, engine._mg_custom, -1, ids, count, data, 0)
-    out = _made(made)
-
-    # (a weak reference to out: no cycle, so the batch's C memory goes when out does)
-    def _backward(rec=recording, this=weakref.ref(out)):  # (rec: the batch uses it)
-        g = this().grad  # (every sample's seed)
-        err = lib.mg_batch_backward(batch, ffi.NULL, scale * g if reduce == "mean" else float(g))
-        if err:
-            _raise(err)
-    engine._register(out, f"batch-{reduce}", _backward)
-    _let_go_of_reduced(recording)
-    recording.reduced.append(out._i)
-    return out
-
-
-def _let_go_of_reduced(recording):
-    """Let go of the recording's earlier reduced batches that nothing but their own Value holds
-    now. Such a Value, dropped while a parent's node held its node (`total = batch + l2`), was
-    kept alive for its backward (engine._keep) with its batch's memory, until the collector's
-    next run: in a training loop, dozens of batches, their lanes out of the cache, and a costly
-    sweep. Now the one of two steps back goes at the next batch (the last step's loss, which
-    holds the last one, is still alive while the next is computed)."""
-    engine._flush()  # (the dead losses' releases: their nodes held the batches' nodes)
-    still = [i for i in recording.reduced if i in engine._kept and not engine._let_go(i)]
-    recording.reduced = still[-4:]  # (the rest are left to the collector's sweep)
-
-
 # ---- recordings ----
 
 def _version():
@@ -260,13 +214,11 @@ def _version():
 
 
 class _Recording:
-    __slots__ = ("rec", "steps", "shape", "version", "floats", "captured", "reduced")
+    __slots__ = ("rec", "steps", "shape", "version", "floats")
 
     def __init__(self, rec, steps, shape, version, floats):
         self.rec, self.steps, self.shape, self.version = rec, steps, shape, version
         self.floats = floats  # whether its arguments are floats only (_only_floats)
-        self.captured = None  # the Values of captured nodes with a backward (see _reduced)
-        self.reduced = []  # the nodes of its latest reduced batches (see _let_go_of_reduced)
 
 
 class Compiled:
@@ -306,7 +258,7 @@ class Compiled:
         err = lib.mg_trace_end(token, len(leaves), ids, len(outs), out_ids, made)
         if err == lib.MG_EINVAL:
             raise TraceError("a compiled function made a custom op (a Value with a Python "
-                             "_backward): a recording cannot replay its Python")
+                             "_backward) or a reduced batch: a recording cannot replay them")
         if err:
             _raise(err)
         rec = ffi.gc(made[0], lib.mg_recording_free)
@@ -378,15 +330,19 @@ class Compiled:
         # (each argument's array as it is, a sample a row, if it already is that: no copy)
         args = [ffi.from_buffer("double[]", np.ascontiguousarray(c)) for c in columns]
         widths = [1 if len(s) == 1 else s[1] for s in shapes]
-        if reduce:  # (the outputs stay in the batch's lanes: C adds them up)
-            keep = ffi.new("mg_batch **")
-            err = lib.mg_batch_forward(recording.rec, n, len(args), args, widths, ffi.NULL, keep)
-            if err:
-                _raise(err)
-            return _reduced(recording, ffi.gc(keep[0], lib.mg_batch_free), n, reduce)
+        if reduce:  # (a node that keeps the batch's lanes for its backward: see mg_batch_reduce)
+            # The dead Values' releases first: a training loop's loss of two steps back holds
+            # that step's batch, its lanes megabytes for a big one; queued, it would wait for
+            # a thousand more dead Values.
+            engine._flush()
+            mean = reduce == "mean"
+            made = lib.mg_batch_reduce(recording.rec, n, len(args), args, widths, mean)
+            if made < 0:
+                made = _retry(made, lib.mg_batch_reduce, recording.rec, n, len(args), args, widths, mean)
+            return _made(made)
         out = np.empty((n, 1 if recording.shape is None else recording.shape))
         err = lib.mg_batch_forward(recording.rec, n, len(args), args, widths,
-                                   ffi.from_buffer("double[]", out, require_writable=True), ffi.NULL)
+                                   ffi.from_buffer("double[]", out, require_writable=True))
         if err:
             _raise(err)
         return out[:, 0] if recording.shape is None else out

@@ -163,13 +163,17 @@ OPS = {op.name: op for op in REGISTRY}
 assert len(OPS) == len(REGISTRY), "two entries of one name"
 METHODS = {op.method: op for op in REGISTRY if op.method}
 
-# The C ops no Value op makes: nn's fused neurons (one node a neuron) and compile's fused sums of
-# products. The test that checks each against micrograd's unfused nodes: (module, test, the
-# parameter that picks this one).
+# The C ops no Value op makes: nn's fused neurons (one node a neuron), compile's fused sums of
+# products and its reduced batches. The test that checks each against micrograd's unfused nodes
+# (an eager loop's, for a batch): (module, test, the parameter that picks this one).
 FUSED = {"neuron": ("test_nn", "test_fused_layer_matches_unfused_graph", ("nonlin", False)),
          "neuron_relu": ("test_nn", "test_fused_layer_matches_unfused_graph", ("nonlin", True)),
          "chain": ("test_compile", "test_sums_of_products_replay_as_eager_mode_through_repeated_passes",
-                   ("form", "sum() of products"))}
+                   ("form", "sum() of products")),
+         "batch_sum": ("test_compile", "test_batch_reduced_gives_the_eager_loops_value_and_gradients",
+                       ("reduce", "sum")),
+         "batch_mean": ("test_compile", "test_batch_reduced_gives_the_eager_loops_value_and_gradients",
+                        ("reduce", "mean"))}
 
 
 def ops(*forms, having=None):

@@ -451,6 +451,62 @@ def test_a_reduced_batch_passes_gradients_on_through_captured_values_made_outsid
     assert w.grad != 0 and c.grad != 0  # c reached only through shift
 
 
+def test_a_reduced_batch_is_a_node_of_its_own_as_micrograd_code_sees_it():
+    """Its _op names the reduction, its _backward() (micrograd's closure, run by hand) is the
+    batch's backward, a _backward given to it replaces that, and it outlives its compiled
+    function and recording."""
+    model, loss = batch_model()
+    compiled = micrograd_c.compile(loss)
+    rng = np.random.default_rng(7)
+    X, Y = rng.normal(size=(30, 2)), np.where(rng.normal(size=30) > 0, 1.0, -1.0)
+    total = compiled.batch(X, Y, reduce="mean")
+    assert total._op == "batch-mean" and compiled.batch(X, Y, reduce="sum")._op == "batch-sum"
+    assert total._prev == set()  # (a model's parameters are not its children)
+    model.zero_grad()
+    total.backward()
+    by_pass = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    total.grad = 1.0
+    total._backward()
+    assert [p.grad for p in model.parameters()] == by_pass
+    kept = compiled.batch(X, Y, reduce="sum")
+    del compiled
+    gc.collect()
+    model.zero_grad()
+    kept.backward()  # (its recording is held by its node)
+    eager = sum(loss(x.tolist(), y) for x, y in zip(X, Y.tolist()))
+    assert kept.data == eager.data
+    got = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    eager.backward()
+    assert got == pytest.approx([p.grad for p in model.parameters()], rel=1e-12, abs=1e-15)
+    calls = []
+    kept._backward = lambda: calls.append(1)  # (a custom op now: its Python runs instead)
+    model.zero_grad()
+    kept.backward()
+    assert calls == [1] and all(p.grad == 0 for p in model.parameters())
+
+
+def test_grad_of_a_reduced_batch_is_refused_and_changes_no_grad():
+    """micrograd_c.grad cannot build a reduced batch's gradient as nodes (only its backward
+    computes it): a clear ValueError, and no .grad touched; outputs that do not reach its
+    recording's captured Values are fine."""
+    model, loss = batch_model()
+    X, Y = np.ones((4, 2)), np.ones(4)
+    total = micrograd_c.compile(loss).batch(X, Y, reduce="sum")
+    x = Value(3.0)
+    params = model.parameters()
+    for p in params:
+        p.grad = 0.5
+    for create_graph in (False, True):
+        with pytest.raises(ValueError, match="reduced batch"):
+            micrograd_c.grad(total * x, params[:3], create_graph=create_graph)
+    assert all(p.grad == 0.5 for p in params)
+    assert micrograd_c.grad(total * x, [x]) == [total.data]
+    with pytest.raises(TraceError, match="reduced batch"):
+        micrograd_c.compile(lambda y: micrograd_c.compile(loss).batch(X, Y, reduce="sum") * y)(2.0)
+
+
 def test_cross_entropy_with_one_hot_targets_compiles():
     """A classifier's minibatch step: cross_entropy (its detached max shift is recorded) with
     one-hot rows, batched; the same loss and grads as the eager loop with class indices."""
