@@ -119,7 +119,7 @@ static int32_t mark_reached(int32_t *ref_of, const int32_t *outs, int32_t nout, 
         const int32_t *kids = node_kids(n, two);
         for (int32_t j = 0; j < nkids; j++) {
             int32_t k = kids[j];
-            if (ref_of[k] == UNSEEN && store.pos[k] >= start) {
+            if (store.pos[k] >= start && ref_of[k] == UNSEEN) { /* (most kids: parameters) */
                 ref_of[k] = REACHED;
                 todo[count++] = k;
             }
@@ -177,8 +177,11 @@ static int32_t plan_batch(mg_recording *rec)
     return 0;
 }
 
+/* The recording of the nodes made at tape position >= start that the outputs reach (ref_of:
+ * scratch, UNSEEN for every node), and in *uses how many references (and outputs) each step's
+ * result has (fuse_chains's). */
 static int32_t record(int32_t start, int32_t nin, const int32_t *inputs, int32_t nout,
-                      const int32_t *outs, mg_recording *rec, int32_t *ref_of)
+                      const int32_t *outs, mg_recording *rec, int32_t *ref_of, int32_t **uses)
 {
     for (int32_t k = 0; k < nin; k++)
         ref_of[inputs[k]] = -2 - k;
@@ -196,7 +199,8 @@ static int32_t record(int32_t start, int32_t nin, const int32_t *inputs, int32_t
     rec->refs = malloc(((size_t)nrefs + 1) * sizeof(int32_t));
     rec->outs = malloc(((size_t)nout + 1) * sizeof(int32_t));
     rec->captured = malloc(((size_t)nrefs + nout + 1) * sizeof(int32_t)); /* (the most there can be) */
-    if (!err && !(rec->steps && rec->kids_at && rec->refs && rec->outs && rec->captured))
+    int32_t *used = *uses = calloc((size_t)nsteps + 1, sizeof(int32_t));
+    if (!err && !(rec->steps && rec->kids_at && rec->refs && rec->outs && rec->captured && used))
         err = MG_ENOMEM;
     nrefs = 0;
     for (int32_t p = start; p < store.tape_len && !err; p++) {
@@ -210,13 +214,17 @@ static int32_t record(int32_t start, int32_t nin, const int32_t *inputs, int32_t
             break;
         }
         rec->kids_at[rec->nsteps] = nrefs;
-        for (int32_t j = 0; j < nkids; j++) /* (its children come before it: known) */
-            rec->refs[nrefs + j] = reference(rec, ref_of, rec->refs[nrefs + j]);
+        for (int32_t j = 0; j < nkids; j++) { /* (its children come before it: known) */
+            int32_t ref = rec->refs[nrefs + j] = reference(rec, ref_of, rec->refs[nrefs + j]);
+            if (ref >= 0)
+                used[ref]++;
+        }
         nrefs += nkids;
         ref_of[id] = rec->nsteps++; /* its own reference, for the steps after it */
     }
     for (int32_t j = 0; j < nout && !err; j++)
-        rec->outs[j] = reference(rec, ref_of, outs[j]);
+        if ((rec->outs[j] = reference(rec, ref_of, outs[j])) >= 0)
+            used[rec->outs[j]]++;
     if (!err) { /* (the room not needed given back) */
         int32_t *fits = realloc(rec->captured, ((size_t)rec->ncaptured + 1) * sizeof(int32_t));
         rec->captured = fits ? fits : rec->captured;
@@ -267,21 +275,15 @@ static int32_t chain_start(const mg_recording *rec, int32_t i)
     return r[0] == i ? r[1] : r[0];
 }
 
-static int32_t fuse_chains(mg_recording *rec)
+static int32_t fuse_chains(mg_recording *rec, const int32_t *uses)
 {
-    int32_t n = rec->nsteps, nrefs = n ? rec->kids_at[n - 1] + rec->steps[n - 1].nkids : 0;
-    int32_t *uses = calloc((size_t)n + 1, sizeof(int32_t)), *links = malloc(((size_t)n + 1) * sizeof(int32_t));
+    int32_t n = rec->nsteps;
+    int32_t *links = malloc(((size_t)n + 1) * sizeof(int32_t));
     int32_t *new_of = malloc(((size_t)n + 1) * sizeof(int32_t));
-    if (!uses || !links || !new_of) {
-        free(uses), free(links), free(new_of);
+    if (!links || !new_of) {
+        free(links), free(new_of);
         return MG_ENOMEM;
     }
-    for (int32_t r = 0; r < nrefs; r++)
-        if (rec->refs[r] >= 0)
-            uses[rec->refs[r]]++;
-    for (int32_t j = 0; j < rec->nout; j++)
-        if (rec->outs[j] >= 0)
-            uses[rec->outs[j]]++;
     int32_t steps = 0, refs = 0, chains = 0;
     for (int32_t i = 0; i < n;) { /* what the fused recording will hold */
         links[i] = chain_links(rec, uses, i);
@@ -342,7 +344,7 @@ static int32_t fuse_chains(mg_recording *rec)
     } else {
         free(new_steps), free(kids_at), free(new_refs);
     }
-    free(uses), free(links), free(new_of);
+    free(links), free(new_of);
     return err;
 }
 
@@ -364,7 +366,7 @@ int32_t mg_trace_end(int32_t token, int32_t nin, const int32_t *inputs, int32_t 
     mg_recording *rec = err ? NULL : calloc(1, sizeof *rec);
     if (rec)
         rec->holders = 1;
-    int32_t *ref_of = err ? NULL : malloc((size_t)store.top * sizeof(int32_t));
+    int32_t *ref_of = err ? NULL : malloc((size_t)store.top * sizeof(int32_t)), *uses = NULL;
     if (!err && !(rec && ref_of))
         err = MG_ENOMEM;
     if (!err) {
@@ -372,11 +374,12 @@ int32_t mg_trace_end(int32_t token, int32_t nin, const int32_t *inputs, int32_t 
             ref_of[i] = UNSEEN;
         rec->nin = nin;
         rec->nout = nout;
-        err = record(token, nin, inputs, nout, outs, rec, ref_of);
+        err = record(token, nin, inputs, nout, outs, rec, ref_of, &uses);
     }
     if (!err)
-        err = fuse_chains(rec);
+        err = fuse_chains(rec, uses);
     free(ref_of);
+    free(uses);
     if (err)
         recording_drop(rec);
     else

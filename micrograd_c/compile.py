@@ -32,6 +32,7 @@ lists or attributes (a parameter replaced, a layer appended) makes the next call
 from __future__ import annotations
 
 import functools
+import gc
 import sys
 import threading
 
@@ -167,10 +168,16 @@ def _guarded(prop: property, name: str) -> property:
 
 
 class _Tracing:
-    """While fn is recorded on this thread: Value's data and grad raise TraceError here."""
+    """While fn is recorded on this thread: Value's data and grad raise TraceError here.
+
+    And while any recording is made, the cyclic garbage collector does not run on its own: a
+    recording makes a Value for each input number (an MNIST image's 794) that dies with it, and
+    a collection those allocations set off in the middle walks them all for nothing (a seventh
+    of such a first call). Garbage made meanwhile is collected after."""
     _count = 0
     _lock = threading.Lock()
     _saved = None
+    _collecting = False  # whether the collector was enabled when the first recording began
 
     def __enter__(self):
         with _Tracing._lock:
@@ -178,6 +185,8 @@ class _Tracing:
                 _Tracing._saved = (Value.data, Value.grad)
                 Value.data = _guarded(Value.data, "data")
                 Value.grad = _guarded(Value.grad, "grad")
+                _Tracing._collecting = gc.isenabled()
+                gc.disable()
             _Tracing._count += 1
         _guard.active = True
         return self
@@ -188,6 +197,8 @@ class _Tracing:
             _Tracing._count -= 1
             if _Tracing._count == 0:
                 Value.data, Value.grad = _Tracing._saved
+                if _Tracing._collecting:
+                    gc.enable()
 
 
 def _samples_of(a: Any):
@@ -242,20 +253,23 @@ class Compiled:
         return self._replay(recording, items)
 
     def _record(self, structure, items):
-        leaves, ids = _leaves(items, _only_floats(structure))
         version = _version()
-        token = lib.mg_trace_begin()
         made = ffi.new("mg_recording **")
-        try:
-            with _Tracing():
+        with _Tracing():
+            leaves, ids = _leaves(items, _only_floats(structure))
+            nin, token = len(leaves), lib.mg_trace_begin()
+            try:
                 at = [0]
-                out = self.fn(*[_rebuild(s, leaves, at) for s in structure])
-            outs, shape = _outputs(out)
-        except BaseException:
-            lib.mg_trace_end(token, 0, ffi.NULL, 0, ffi.NULL, made)
-            raise
+                args = [_rebuild(s, leaves, at) for s in structure]
+                del leaves  # (the input Values die with args, before the collector runs again)
+                out = self.fn(*args)
+                del args
+                outs, shape = _outputs(out)
+            except BaseException:
+                lib.mg_trace_end(token, 0, ffi.NULL, 0, ffi.NULL, made)
+                raise
         out_ids = ffi.new("int32_t[]", [v._i for v in outs])
-        err = lib.mg_trace_end(token, len(leaves), ids, len(outs), out_ids, made)
+        err = lib.mg_trace_end(token, nin, ids, len(outs), out_ids, made)
         if err == lib.MG_EINVAL:
             raise TraceError("a compiled function made a custom op (a Value with a Python "
                              "_backward) or a reduced batch: a recording cannot replay them")

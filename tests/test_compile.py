@@ -507,6 +507,36 @@ def test_grad_of_a_reduced_batch_is_refused_and_changes_no_grad():
         micrograd_c.compile(lambda y: micrograd_c.compile(loss).batch(X, Y, reduce="sum") * y)(2.0)
 
 
+def test_recording_suspends_the_collector_and_gives_it_back_as_it_was():
+    """While fn is recorded the collector does not run on its own (its input Values die with
+    the recording); after, it is as it was, enabled or not, also when fn raises, and the
+    cycles fn made are collected."""
+    seen = []
+
+    def fn(x):
+        seen.append(gc.isenabled())
+        cycle = [x]
+        cycle.append(cycle)
+        return x * 2.0
+
+    def fails(x):
+        raise KeyError("in fn")
+
+    was = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            gc.enable() if enabled else gc.disable()
+            assert micrograd_c.compile(fn)(1.5).data == 3.0
+            with pytest.raises(KeyError):
+                micrograd_c.compile(fails)(1.5)
+            assert gc.isenabled() == enabled
+        assert seen == [False, False]
+        gc.enable()
+        assert gc.collect() > 0  # (fn's cycles, left for the collector)
+    finally:
+        gc.enable() if was else gc.disable()
+
+
 def test_cross_entropy_with_one_hot_targets_compiles():
     """A classifier's minibatch step: cross_entropy (its detached max shift is recorded) with
     one-hot rows, batched; the same loss and grads as the eager loop with class indices."""
