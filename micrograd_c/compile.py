@@ -201,11 +201,24 @@ class _Tracing:
                     gc.enable()
 
 
-def _samples_of(a: Any):
-    """An argument of batch() as a float64 array of samples (N,) or (N, k)."""
-    import numpy as np
+def _rows(c: Any, np: Any):
+    """A float64 array of samples as C reads it, a sample a row: the array itself where it
+    already is that (no copy), else a C-ordered copy."""
+    try:
+        return ffi.from_buffer("double[]", c)
+    except ValueError:  # (not C-contiguous: a column of a matrix, a transposed one)
+        return ffi.from_buffer("double[]", np.ascontiguousarray(c))
 
-    if type(a) is np.ndarray and a.ndim in (1, 2) and a.dtype.type is np.float64 and a.dtype.isnative:
+
+_FLOAT64 = None  # numpy's float64 in this machine's byte order (numpy is imported when needed)
+
+
+def _samples_of(a: Any, np: Any):
+    """An argument of batch() as a float64 array of samples (N,) or (N, k) (np: numpy)."""
+    global _FLOAT64
+    if _FLOAT64 is None:
+        _FLOAT64 = np.dtype(np.float64)
+    if type(a) is np.ndarray and a.dtype is _FLOAT64 and 0 < a.ndim < 3:
         return a  # (the usual case, as it is)
     arr = np.asarray(a)
     if arr.dtype.kind not in "biuf":
@@ -324,14 +337,19 @@ class Compiled:
 
         if reduce not in (None, "mean", "sum"):
             raise ValueError(f"reduce must be None, 'mean' or 'sum', not {reduce!r}")
-        columns = [_samples_of(a) for a in arrays]
-        shapes = [c.shape for c in columns]
-        n = shapes[0][0] if shapes else 0
-        if n == 0 or any(s[0] != n for s in shapes):
+        columns, structure, widths, n = [], [], [], None
+        for a in arrays:  # (one loop: this is per call, and a training step is a few calls)
+            c = _samples_of(a, np)
+            shape = c.shape
+            columns.append(c)
+            n = shape[0] if n is None else n if shape[0] == n else -1
+            # (a sample's structure, as _flatten gives it for the first sample's floats)
+            structure.append("f" if len(shape) == 1 else ("floats", shape[1]))
+            widths.append(1 if len(shape) == 1 else shape[1])
+        if not n or n < 0:
             raise ValueError(f"batch needs arrays with the same number (>= 1) of samples, got "
-                             f"{[s[0] for s in shapes]}")
-        # (a sample's structure, as _flatten gives it for the first sample's floats)
-        structure = tuple(["f" if len(s) == 1 else ("floats", s[1]) for s in shapes])
+                             f"{[c.shape[0] for c in columns]}")
+        structure = tuple(structure)
         recording = self._recordings.get(structure)
         if recording is None or recording.version != _version():
             items = []
@@ -341,9 +359,7 @@ class Compiled:
             recording = self._recordings[structure]
         if reduce and recording.shape is not None:
             raise ValueError("reduce needs a function that returns one Value")
-        # (each argument's array as it is, a sample a row, if it already is that: no copy)
-        args = [ffi.from_buffer("double[]", np.ascontiguousarray(c)) for c in columns]
-        widths = [1 if len(s) == 1 else s[1] for s in shapes]
+        args = [_rows(c, np) for c in columns]
         if reduce:  # (a node that keeps the batch's lanes for its backward: see mg_batch_reduce)
             # The dead Values' releases first: a training loop's loss of two steps back holds
             # that step's batch, its lanes megabytes for a big one; queued, it would wait for

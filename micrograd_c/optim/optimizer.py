@@ -14,6 +14,8 @@ import numpy as np
 from .._core import ffi, lib
 from ..engine import Value, _raise
 
+_FLOAT64 = np.dtype(np.float64)
+
 
 class Optimizer:
     """What SGD and Adam share: the parameters (fixed when made), zero_grad, steps, state_dict.
@@ -23,6 +25,7 @@ class Optimizer:
     """
     _hyper: tuple[str, ...] = ()
     _buffers: tuple[str, ...] = ()
+    _c_type = None  # the C struct of a step's hyperparameters (one, its fields set at each step)
 
     def __init__(self, params: Iterable[Value]) -> None:
         self._params = tuple(params)  # fixed: they hold the nodes that _ids names
@@ -32,7 +35,7 @@ class Optimizer:
             raise TypeError("optimizer params must be micrograd_c Values")
         if len(set(self._params)) != len(self._params):  # a Value hashes as its node
             raise ValueError("optimizer got the same parameter more than once")
-        self._ids = _ids(self._params)
+        self._ids, self._c = _ids(self._params), _c_args(self._c_type)
         self.steps = 0
         for name in self._buffers:
             setattr(self, name, np.zeros(len(self._params)))
@@ -42,13 +45,13 @@ class Optimizer:
         """The parameters, in the order given."""
         return self._params
 
-    # copy, deepcopy and pickle: the C array of ids is remade from the (copied) parameters
+    # copy, deepcopy and pickle: the C arrays are made again (the ids from the copied parameters)
     def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "_ids"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_ids", "_c")}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._ids = _ids(self._params)
+        self._ids, self._c = _ids(self._params), _c_args(self._c_type)
 
     def _step_number(self) -> int:
         """How many steps were taken before this one (self.steps, which users may set)."""
@@ -65,7 +68,8 @@ class Optimizer:
 
     def _buffer(self, a: np.ndarray):
         """A state array as C reads and writes it, checked, since C trusts its length."""
-        if not (isinstance(a, np.ndarray) and a.dtype == np.float64 and a.shape == (len(self._params),)):
+        if not (isinstance(a, np.ndarray) and (a.dtype is _FLOAT64 or a.dtype == np.float64)
+                and a.shape == (len(self._params),)):
             raise ValueError("optimizer state must be a float64 array with one entry per parameter")
         return ffi.from_buffer("double[]", a, require_writable=True)
 
@@ -128,6 +132,10 @@ def _ids(params):
     return ffi.new("int32_t[]", [p._i for p in params])
 
 
+def _c_args(c_type):
+    return ffi.new(c_type) if c_type else None
+
+
 def _check(ok: bool, what: str, value) -> None:
     if not ok:
         raise ValueError(f"invalid {what}: {value}")
@@ -145,6 +153,7 @@ class SGD(Optimizer):
     """
     _hyper = ("lr", "momentum", "weight_decay")
     _buffers = ("momentum_buffer",)
+    _c_type = "mg_sgd *"
 
     def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0,
                  weight_decay: float = 0.0) -> None:
@@ -160,9 +169,9 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """One update of every parameter from its grad, in one C call."""
-        opt = ffi.new("mg_sgd *", {"lr": self.lr, "momentum": self.momentum,
-                                   "weight_decay": self.weight_decay,
-                                   "first": self._step_number() == 0})
+        opt = self._c
+        opt.lr, opt.momentum, opt.weight_decay = self.lr, self.momentum, self.weight_decay
+        opt.first = self._step_number() == 0
         err = lib.mg_sgd_step(opt, len(self._params), self._ids, self._buffer(self.momentum_buffer))
         if err:
             _raise(err)
@@ -173,6 +182,7 @@ class Adam(Optimizer):
     """Adam with bias correction (not AMSGrad); weight_decay adds weight_decay*p to the grad, as torch."""
     _hyper = ("lr", "betas", "eps", "weight_decay")
     _buffers = ("exp_avg", "exp_avg_sq")
+    _c_type = "mg_adam *"
 
     def __init__(self, params: Iterable[Value], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
@@ -190,9 +200,9 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         """One update of every parameter from its grad, in one C call."""
-        opt = ffi.new("mg_adam *", {"lr": self.lr, "beta1": self.betas[0], "beta2": self.betas[1],
-                                    "eps": self.eps, "weight_decay": self.weight_decay,
-                                    "step": self._step_number() + 1})
+        opt = self._c
+        opt.lr, (opt.beta1, opt.beta2), opt.eps = self.lr, self.betas, self.eps
+        opt.weight_decay, opt.step = self.weight_decay, self._step_number() + 1
         err = lib.mg_adam_step(opt, len(self._params), self._ids, self._buffer(self.exp_avg),
                                self._buffer(self.exp_avg_sq))
         if err:
