@@ -328,57 +328,69 @@ def test_every_ctrl_c_stops_the_loop_and_nothing_hangs_or_leaks(gc_threshold):
 
 # ---- fork ----
 
+# A thread keeps calling busy() (setup made what it uses) while the main thread forks ten
+# children, each of which must exit 0 (child() true) within a minute: none may hang on a lock
+# held by a thread it does not have.
+FORK_WHILE_BUSY = """
+import os, threading, time, warnings
+warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads running: that is the test
+{setup}
+stop = False
+def spin():
+    while not stop:
+        busy()
+t = threading.Thread(target=spin)
+t.start()
+time.sleep(0.1)
+children = []
+for _ in range(10):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if child() else 1)
+    children.append(pid)
+deadline = time.monotonic() + 60
+while children and time.monotonic() < deadline:
+    for pid in list(children):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            children.remove(pid)
+    time.sleep(0.01)
+stop = True
+t.join()
+for pid in children:
+    os.kill(pid, 9)
+assert not children, f"{{len(children)}} of 10 children hung"
+"""
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
 def test_fork_while_another_thread_runs_backward():
-    run_script("""
-        import os, sys, threading, time, warnings
-        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads running: that is the test
+    run_script(FORK_WHILE_BUSY.format(setup=textwrap.dedent("""
+        import micrograd_c
         from micrograd_c import Value
 
         x = Value(0.5)
         y = x
         for _ in range(300000):
             y = y * 1.0000001 + 0.0
-        stop = False
+
         def busy():
-            while not stop:
-                y.backward()  # long C calls, each holding the store's lock
-        t = threading.Thread(target=busy)
-        t.start()
-        time.sleep(0.1)
-        children = []
-        for _ in range(10):
-            pid = os.fork()
-            if pid == 0:  # the child: its first ops must not hang on a lock held by a thread it lacks
-                z = Value(2.0) * 3.0
-                z.backward()
-                import micrograd_c
-                micrograd_c.memory_stats()
-                os._exit(0 if z.data == 6.0 else 1)
-            children.append(pid)
-        deadline = time.monotonic() + 60
-        while children and time.monotonic() < deadline:
-            for pid in list(children):
-                done, status = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    assert os.waitstatus_to_exitcode(status) == 0
-                    children.remove(pid)
-            time.sleep(0.01)
-        stop = True
-        t.join()
-        for pid in children:
-            os.kill(pid, 9)
-        assert not children, f"{len(children)} of 10 children hung"
-    """)
+            y.backward()  # long C calls, each holding the store's lock
+
+        def child():  # its first ops must not hang on a lock held by a thread it lacks
+            z = Value(2.0) * 3.0
+            z.backward()
+            micrograd_c.memory_stats()
+            return z.data == 6.0
+    """)))
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
 def test_fork_while_another_thread_runs_big_batches_on_the_pool():
     """A child forked while a batch runs on the pool's threads has none of them: its own big
     batches start a pool of their own and give the parent's bits."""
-    run_script("""
-        import os, threading, time, warnings
-        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads running: that is the test
+    run_script(FORK_WHILE_BUSY.format(setup=textwrap.dedent("""
         import numpy as np
         import micrograd_c
         from micrograd_c import nn
@@ -388,34 +400,13 @@ def test_fork_while_another_thread_runs_big_batches_on_the_pool():
         rng = np.random.default_rng(2)
         X, Y = rng.normal(size=(20_000, 2)), np.where(rng.normal(size=20_000) > 0, 1.0, -1.0)
         expected = loss.batch(X, Y).tobytes()
-        stop = False
+
         def busy():
-            while not stop:
-                loss.batch(X, Y, reduce="sum").backward()
-        t = threading.Thread(target=busy)
-        t.start()
-        time.sleep(0.1)
-        children = []
-        for _ in range(10):
-            pid = os.fork()
-            if pid == 0:
-                ok = all(loss.batch(X, Y).tobytes() == expected for _ in range(3))
-                os._exit(0 if ok else 1)
-            children.append(pid)
-        deadline = time.monotonic() + 60
-        while children and time.monotonic() < deadline:
-            for pid in list(children):
-                done, status = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    assert os.waitstatus_to_exitcode(status) == 0
-                    children.remove(pid)
-            time.sleep(0.01)
-        stop = True
-        t.join()
-        for pid in children:
-            os.kill(pid, 9)
-        assert not children, f"{len(children)} of 10 children hung"
-    """)
+            loss.batch(X, Y, reduce="sum").backward()  # its backward: the pool, in the store's lock
+
+        def child():
+            return all(loss.batch(X, Y).tobytes() == expected for _ in range(3))
+    """)))
 
 
 # ---- the node limit ----
