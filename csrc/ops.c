@@ -1672,6 +1672,7 @@ int32_t mg_set_leaf(int32_t id, double x, int32_t is_int)
     int32_t err = MG_ENODE;
     if (node_is_live(id)) {
         node_unlink(id);
+        store.rekinded++;
         Node *n = &store.nodes[id];
         n->op = n->layout = OP_LEAF;
         n->u.arg = x;
@@ -1789,6 +1790,7 @@ static int32_t make_custom(int32_t id, const int32_t *kids, int32_t nkids)
     n->first = nkids;
     n->nkids = KIDS_IN_LIST;
     n->op = n->layout = OP_CUSTOM;
+    store.rekinded++;
     store.extra_bytes += (int64_t)nkids * (int64_t)sizeof(int32_t);
     store.grad[id] = 0.0;
     store.gint[id] = 1;
@@ -1827,6 +1829,7 @@ int32_t mg_set_custom(int32_t id)
     int32_t err = node_is_live(id) ? expand(id) : MG_ENODE;
     if (!err) { /* its layout, and so its storage, stay its op's */
         store.nodes[id].op = OP_CUSTOM;
+        store.rekinded++;
         if (store.pos[id] < 0) /* a number operand's leaf: it has a step now */
             tape_put_first(id);
     }

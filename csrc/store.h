@@ -84,6 +84,9 @@ typedef struct {
     int32_t *todo;       /* worklist: nodes to free, or backward's nodes to visit */
     int32_t passes_open; /* backward passes stopped at a custom node (mg_pass): while any is,
                           * the tape is not compacted, so no slot a pass lists is reused */
+    int64_t rekinded;    /* changes of a live node's kind in place (mg_set_leaf, mg_set_custom,
+                          * mg_custom on a node): a reduced batch's list of captured nodes
+                          * that have a backward is made again after one (replay.c) */
     int32_t traces_open; /* recordings being made (mg_trace_begin): a recording is the tape
                           * past a point, so neither is the tape compacted nor reordered */
 } Store;

@@ -487,6 +487,22 @@ def test_a_reduced_batch_is_a_node_of_its_own_as_micrograd_code_sees_it():
     assert calls == [1] and all(p.grad == 0 for p in model.parameters())
 
 
+def test_a_reduced_batchs_children_follow_a_captured_value_given_a_backward_later():
+    """A captured leaf given a `_backward` of its own after a batch (a custom op now), or made a
+    leaf again: the next reduced batch's children, and the pass, follow."""
+    w, calls = Value(0.5), []
+    compiled = micrograd_c.compile(lambda x: (w * x).tanh())
+    X = np.linspace(-1.0, 1.0, 9)
+    assert compiled.batch(X, reduce="sum")._prev == set()
+    w._backward = lambda: calls.append(w.grad)
+    total = compiled.batch(X, reduce="sum")
+    assert {id(v) for v in total._prev} == {id(w)}
+    total.backward()
+    assert calls == [w.grad] and w.grad != 0
+    w.__init__(0.25)  # (a leaf again)
+    assert compiled.batch(X, reduce="sum")._prev == set()
+
+
 def test_grad_of_a_reduced_batch_is_refused_and_changes_no_grad():
     """micrograd_c.grad cannot build a reduced batch's gradient as nodes (only its backward
     computes it): a clear ValueError, and no .grad touched; outputs that do not reach its
