@@ -478,6 +478,7 @@ struct mg_batch {
     mg_recording *rec;       /* held (recording_drop) */
     int32_t n;
     int32_t threads;         /* how many threads it runs on (fixed at the forward: their scratch) */
+    int32_t widest;          /* the most children a step has (widest_step) */
     Lanes mem;               /* its numbers, and the table of where they are: */
     double *lanes;           /* rows of n lanes: the inputs', then the steps' */
     double *params;          /* each captured node's number */
@@ -508,6 +509,12 @@ static int32_t chunk_width(int32_t n)
 static int32_t chunk_count(int32_t n)
 {
     return (n + LANE_CHUNK - 1) / LANE_CHUNK;
+}
+
+/* How many of n lanes the chunk from lane lo has. */
+static int32_t chunk_lanes(int32_t n, int32_t lo)
+{
+    return n - lo < LANE_CHUNK ? n - lo : LANE_CHUNK;
 }
 
 /* Where reference ref's numbers are, from lane lo: an input's or a step's row (of n lanes),
@@ -562,8 +569,8 @@ static int32_t forward_chunk(void *ctx, int32_t part, int32_t slot)
 {
     const mg_batch *b = ctx;
     const mg_recording *rec = b->rec;
-    int32_t lo = part * LANE_CHUNK, len = b->n - lo < LANE_CHUNK ? b->n - lo : LANE_CHUNK;
-    const double **kids = b->kids + (size_t)slot * (size_t)widest_step(rec);
+    int32_t lo = part * LANE_CHUNK, len = chunk_lanes(b->n, lo);
+    const double **kids = b->kids + (size_t)slot * (size_t)b->widest;
     int32_t err = 0;
     for (int32_t a = 0, k = 0; a < b->nargs; a++) { /* the inputs' lanes, from the rows */
         const double *arg = b->args[a];
@@ -600,8 +607,8 @@ static int32_t backward_chunk(void *ctx, int32_t part, int32_t slot)
     const Backward *run = ctx;
     const mg_batch *b = run->batch;
     const mg_recording *rec = b->rec;
-    size_t widest = (size_t)widest_step(rec), width = (size_t)chunk_width(b->n);
-    int32_t lo = part * LANE_CHUNK, len = b->n - lo < LANE_CHUNK ? b->n - lo : LANE_CHUNK;
+    size_t widest = (size_t)b->widest, width = (size_t)chunk_width(b->n);
+    int32_t lo = part * LANE_CHUNK, len = chunk_lanes(b->n, lo);
     const double **kids = b->kids + (size_t)slot * widest;
     double **kid_grads = b->kid_grads + (size_t)slot * widest, **kid_sums = b->kid_sums + (size_t)slot * widest;
     double *grads = b->work + (size_t)slot * b->work_each;
@@ -739,7 +746,8 @@ static int32_t batch_run(mg_recording *rec, int32_t n, int32_t nargs, const doub
     batch->rec = rec;
     batch->n = n;
     batch->threads = threads_for(n);
-    size_t widest = (size_t)widest_step(rec), threads = (size_t)batch->threads, width = (size_t)chunk_width(n);
+    batch->widest = widest_step(rec);
+    size_t widest = (size_t)batch->widest, threads = (size_t)batch->threads, width = (size_t)chunk_width(n);
     size_t params_at = ((size_t)rec->nin + (size_t)rec->nsteps) * (size_t)n;
     size_t captured_at = params_at + (size_t)rec->ncaptured;
     size_t sums_at = captured_at + (size_t)rec->nrows * width;
@@ -841,9 +849,8 @@ int32_t mg_batch_reduce(mg_recording *rec, int32_t n, int32_t nargs, const doubl
         return err;
     double total = 0.0; /* (the outputs added in order, as sum() adds them) */
     for (int32_t lo = 0; lo < n; lo += LANE_CHUNK) {
-        int32_t len = n - lo < LANE_CHUNK ? n - lo : LANE_CHUNK;
         const double *row = data_lanes(batch, rec->outs[0], lo); /* (see forward_chunk) */
-        for (int32_t s = 0; s < len; s++)
+        for (int32_t s = 0, len = chunk_lanes(n, lo); s < len; s++)
             total += row[s];
     }
     store_lock();
