@@ -145,7 +145,7 @@ int32_t mg_backward(int32_t root, mg_pass *pass)
     expand_passed_chains(); /* (before the root's grad is set: it may be one) */
     if (store.tape_len > TAPE_ENTRIES_PER_LIVE_NODE * (int64_t)store.live && !tape_pinned())
         tape_compact();
-    const Pass p = store_pass(new_epoch());
+    Pass p = store_pass(new_epoch());
     p.grad[root] = 1.0;
     p.gint[root] = 1; /* micrograd's `self.grad = 1` */
 
@@ -180,7 +180,7 @@ int32_t mg_backward_resume(mg_pass *pass)
         int32_t *order = pass->order;
         if (pass->epochs != store.epochs)
             mark_rest(pass);
-        const Pass p = store_pass(store.epoch);
+        Pass p = store_pass(store.epoch);
         int32_t at = backward_visit(&p, order, pass->left - 1);
         if (at >= 0)
             done = stopped_at(pass, order[at], at);

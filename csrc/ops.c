@@ -52,9 +52,12 @@ enum {
 
 /* Add d to a child's grad (d_int: d is an int), and mark the child reached
  * so the pass visits it. */
-static ALWAYS_INLINE void pass_on(const Pass *p, int32_t kid, double d, uint8_t d_int)
+static ALWAYS_INLINE void pass_on(Pass *p, int32_t kid, double d, uint8_t d_int)
 {
-    p->grad[kid] += d;
+    double sum = p->grad[kid] + d;
+    p->grad[kid] = sum;
+    p->last = kid;
+    p->last_grad = sum;
     p->gint[kid] &= d_int;
     p->mark[kid] = p->epoch;
 }
@@ -134,7 +137,7 @@ static int leaf_forward(const Node *n, int32_t id)
     return 0;
 }
 
-static inline void leaf_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
+static inline void leaf_backward(Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     (void)p, (void)n, (void)id, (void)g, (void)gi; /* no children */
 }
@@ -170,7 +173,7 @@ static int add_forward(const Node *n, int32_t id)
     return 0;
 }
 
-static ALWAYS_INLINE void add_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
+static ALWAYS_INLINE void add_backward(Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     (void)id;
     pass_on(p, n->first, g, gi);
@@ -216,7 +219,7 @@ static int mul_forward(const Node *n, int32_t id)
     return 0;
 }
 
-static ALWAYS_INLINE void mul_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
+static ALWAYS_INLINE void mul_backward(Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     int32_t x = n->first, y = n->u.second;
     (void)id;
@@ -366,7 +369,7 @@ static int pow_forward(const Node *n, int32_t id)
     return err;
 }
 
-static ALWAYS_INLINE void pow_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
+static ALWAYS_INLINE void pow_backward(Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     const Power *power = n->u.extra;
     double x = p->data[n->first], k = power->k;
@@ -430,7 +433,7 @@ static int relu_forward(const Node *n, int32_t id)
     return 0;
 }
 
-static ALWAYS_INLINE void relu_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
+static ALWAYS_INLINE void relu_backward(Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     pass_on(p, n->first, (double)(p->data[id] > 0.0) * g, gi); /* micrograd: a bool times g */
 }
@@ -470,7 +473,7 @@ static int tanh_forward(const Node *n, int32_t id)
     return 0;
 }
 
-static ALWAYS_INLINE void tanh_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
+static ALWAYS_INLINE void tanh_backward(Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     double t = p->data[id];
     (void)gi;
@@ -514,7 +517,7 @@ static int exp_forward(const Node *n, int32_t id)
     return isinf(r) && isfinite(x) ? MG_ERANGE : 0;
 }
 
-static ALWAYS_INLINE void exp_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
+static ALWAYS_INLINE void exp_backward(Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     /* out.data * out.grad: an int only if code set data to one */
     pass_on(p, n->first, p->data[id] * g, gi & p->dint[id]);
@@ -556,7 +559,7 @@ static int log_forward(const Node *n, int32_t id)
     return x <= 0.0 ? MG_EDOMAIN : 0; /* also -inf; nan passes through as nan */
 }
 
-static ALWAYS_INLINE void log_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
+static ALWAYS_INLINE void log_backward(Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     (void)id, (void)gi;
     pass_on(p, n->first, g / p->data[n->first], 0);
@@ -606,7 +609,7 @@ static int sigmoid_forward(const Node *n, int32_t id)
     return 0;
 }
 
-static ALWAYS_INLINE void sigmoid_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
+static ALWAYS_INLINE void sigmoid_backward(Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     double s = p->data[id];
     (void)gi;
@@ -653,7 +656,7 @@ static int detach_forward(const Node *n, int32_t id)
     return 0;
 }
 
-static ALWAYS_INLINE void detach_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
+static ALWAYS_INLINE void detach_backward(Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     /* Nothing to x's grad; but x is marked reached, so the pass still visits
      * it (and what it was made from), as micrograd's topological order does. */
@@ -703,7 +706,7 @@ static int neuron_forward(const Node *n, int32_t id)
     return 0;
 }
 
-static ALWAYS_INLINE void neuron_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
+static ALWAYS_INLINE void neuron_backward(Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     const int32_t *k = n->u.list;
     int32_t m = (n->first - 1) / 2;
@@ -1029,7 +1032,7 @@ static int chain_forward(const Node *n, int32_t id)
 }
 
 /* Product i's share: mul_backward's, with d the product's grad. */
-static ALWAYS_INLINE void chain_product_backward(const Pass *p, const int32_t *k, int32_t m, int32_t i,
+static ALWAYS_INLINE void chain_product_backward(Pass *p, const int32_t *k, int32_t m, int32_t i,
                                                  double d, uint8_t di)
 {
     int32_t w = k[m + i], x = k[i];
@@ -1040,7 +1043,7 @@ static ALWAYS_INLINE void chain_product_backward(const Pass *p, const int32_t *k
 /* A pass at the chain, its grad g: the last sum gives g to the sum before and the last
  * product, which (holding c.grad so far) then have c.grad + g, which the sum passes on, and
  * so on down the chain. */
-static void chain_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
+static void chain_backward(Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     const int32_t *k = n->u.list;
     int32_t m = (n->first - 1) / 2;
@@ -1149,7 +1152,7 @@ int32_t reduced_node(mg_batch *batch, const int32_t *kids, int32_t nkids, double
     return id;
 }
 
-static void reduced_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
+static void reduced_backward(Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     Reduced r = reduced_state(n);
     (void)id, (void)gi;
@@ -1180,7 +1183,7 @@ static void reduced_release(const Node *n)
  * stops at it and hands it back (see mg_backward). Its own backward does
  * nothing, as micrograd's `_backward` does until code assigns one. */
 
-static inline void custom_backward(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
+static inline void custom_backward(Pass *p, const Node *n, int32_t id, double g, uint8_t gi)
 {
     (void)p, (void)n, (void)id, (void)g, (void)gi;
 }
@@ -1401,7 +1404,7 @@ _Static_assert((int)OP_COUNT < (int)FREE_SLOT, "too many op kinds for Node.op");
  * pass over benchmarks.worker's 200k-op graph: 15.3 M instructions without
  * this, 13.8 M with it). Without forcing, gcc inlined none of the steps, and
  * the pass took 26.6 M. Returns 1 at a custom node: its step is the caller's. */
-static ALWAYS_INLINE int visit(const Pass *table_pass, const Pass *p, const Node *n, int32_t id,
+static ALWAYS_INLINE int visit(Pass *table_pass, Pass *p, const Node *n, int32_t id,
                                double g, uint8_t gi)
 {
     switch (n->op) {
@@ -1417,17 +1420,19 @@ static ALWAYS_INLINE int visit(const Pass *table_pass, const Pass *p, const Node
     case OP_NEURON:
     case OP_NEURON_RELU: neuron_backward(p, n, id, g, gi); break;
     case OP_CUSTOM: return 1;
-    default: OPS[n->op].backward(table_pass, n, id, g, gi);
+    default:
+        OPS[n->op].backward(table_pass, n, id, g, gi);
+        p->last = -1; /* (what it added went through the table's pass, not p) */
     }
     return 0;
 }
 
-int32_t backward_visit(const Pass *pass, const int32_t *order, int32_t last)
+int32_t backward_visit(Pass *pass, const int32_t *order, int32_t last)
 {
     /* A copy the compiler can keep in registers (so it must not escape: the
      * table's backward gets the caller's): through a pointer it would reload
      * every field after each store to a grad or a mark. */
-    const Pass copy = *pass, *p = &copy;
+    Pass copy = *pass, *p = &copy;
     for (const int32_t *at = order + last + 1; at != order;) { /* (one counter, not two) */
         int32_t id = *--at;
         if (p->mark[id] != p->epoch) /* not reached from the root (or freed) */
@@ -1435,7 +1440,7 @@ int32_t backward_visit(const Pass *pass, const int32_t *order, int32_t last)
         const Node *n = &p->nodes[id];
         if (n->op == OP_LEAF) /* (a third of a graph's nodes, or more: no step) */
             continue;
-        double g = p->grad[id];
+        double g = id == p->last ? p->last_grad : p->grad[id];
         if (p->gint[id] ? visit(pass, p, n, id, g, 1) : visit(pass, p, n, id, g, 0))
             return (int32_t)(at - order); /* a custom node: the caller's to run */
     }
@@ -1844,7 +1849,7 @@ int32_t mg_node_backward(int32_t id)
     if (!err) {
         /* (it marks the children with the current epoch: that unmarks nothing a pass
          * stopped at a custom node has left to visit) */
-        const Pass p = store_pass(store.epoch);
+        Pass p = store_pass(store.epoch);
         const Node *n = &store.nodes[id];
         OPS[n->layout].backward(&p, n, id, store.grad[id], store.gint[id]);
     }

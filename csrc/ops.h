@@ -18,7 +18,11 @@
 #endif
 
 /* What every op's backward needs: the nodes (read only), the grads it adds
- * to, and the marks that say which nodes the root reaches. */
+ * to, and the marks that say which nodes the root reaches. And the grad added
+ * last (grad[last] is last_grad, or last is -1): the node visited next is most
+ * often the child just added to, whose grad is then still in a register,
+ * not waiting for its store to reach memory and be read back (a chain's
+ * backward is that store and load, a multiply and an add per node). */
 typedef struct {
     const Node *nodes;
     const double *data;
@@ -27,12 +31,14 @@ typedef struct {
     uint8_t *gint;
     uint16_t *mark;
     uint16_t epoch;
+    int32_t last;
+    double last_grad;
 } Pass;
 
 /* The pass over the store as it is now, with marks of the given epoch. */
 static inline Pass store_pass(uint16_t epoch)
 {
-    Pass p = { store.nodes, store.data, store.dint, store.grad, store.gint, store.mark, epoch };
+    Pass p = { store.nodes, store.data, store.dint, store.grad, store.gint, store.mark, epoch, -1, 0.0 };
     return p;
 }
 
@@ -42,7 +48,7 @@ static inline Pass store_pass(uint16_t epoch)
  * the local derivative into the children's grads, saying whether each part
  * added is an int. */
 typedef int (*forward_fn)(const Node *n, int32_t id);
-typedef void (*backward_fn)(const Pass *p, const Node *n, int32_t id, double g, uint8_t gi);
+typedef void (*backward_fn)(Pass *p, const Node *n, int32_t id, double g, uint8_t gi);
 
 /* What a graph-building backward (mg_grad) works with, indexed by node id:
  * whether a node leads to an input (need), and its gradient so far (grad_of:
@@ -120,7 +126,7 @@ int32_t step_first_param(const Step *s);
 /* Visit order[last], ..., order[0], running the backward of each node the root reaches;
  * stop at a custom node (whose backward is the caller's) and return its index in order,
  * or return -1 once all are visited. */
-int32_t backward_visit(const Pass *p, const int32_t *order, int32_t last);
+int32_t backward_visit(Pass *p, const int32_t *order, int32_t last);
 
 /* For mg_grad: add d (a node held once for this, or an MG_E* code) into node
  * kid's gradient; run the graph-building backward of order[count-1], ...,
