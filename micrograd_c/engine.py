@@ -125,14 +125,15 @@ def _const(x):
 
 # micrograd keeps ints as ints; the C core does too, for those a double holds exactly
 _ARG_INT = lib.MG_ARG_INT
-_EXACT = 2**53
-_EXACT_FLOAT = 2.0**53  # (a float compares faster with a float)
+# (each bound made once: `-2**53` in a test would make a new int at every call)
+_EXACT_MIN, _EXACT_MAX = -2**53, 2**53
+_EXACT_FLOAT_MIN, _EXACT_FLOAT_MAX = -2.0**53, 2.0**53  # (a float compares faster with a float)
 
 
 def _int_flag(x):
     """MG_ARG_INT if x is an int the C core can keep as one, else 0 (mg_op's flag; the ops
     skip this call for a float, the common case)."""
-    return _ARG_INT if type(x) is int and -_EXACT <= x <= _EXACT else 0
+    return _ARG_INT if type(x) is int and _EXACT_MIN <= x <= _EXACT_MAX else 0
 
 
 def _number(x, what):
@@ -425,16 +426,16 @@ class Value:
 
     @data.setter
     def data(self, x: float) -> None:
+        i = self._i
         if type(x) is float:  # (most writes: an optimizer's step)
             flag = 0
-        elif type(x) is int and -_EXACT <= x <= _EXACT:  # zero_grad's `p.grad = 0`
-            flag, x = 1, float(x)
+        elif type(x) is int and _EXACT_MIN <= x <= _EXACT_MAX:  # zero_grad's `p.grad = 0`
+            flag = 1  # (the view makes it a float, as float(x) would)
         else:
             if isinstance(x, Value):  # `p.data -= lr * g`, g a gradient Value (micrograd_c.grad)
                 x = x.data
             flag = 1 if _int_flag(x) else 0
             x = _number(x, "data")
-        i = self._i
         try:
             _datas[i] = x
             _data_ints[i] = flag
@@ -453,20 +454,20 @@ class Value:
         except IndexError:
             _see_node(i)
             g = _grads[i]
-        if g.is_integer() and _grad_ints[i] and -_EXACT_FLOAT <= g <= _EXACT_FLOAT:
+        if g.is_integer() and _grad_ints[i] and _EXACT_FLOAT_MIN <= g <= _EXACT_FLOAT_MAX:
             return int(g)
         return g
 
     @grad.setter
     def grad(self, x: float) -> None:
+        i = self._i
         if type(x) is float:  # (most writes: an optimizer's step)
             flag = 0
-        elif type(x) is int and -_EXACT <= x <= _EXACT:  # zero_grad's `p.grad = 0`
-            flag, x = 1, float(x)
+        elif type(x) is int and _EXACT_MIN <= x <= _EXACT_MAX:  # zero_grad's `p.grad = 0`
+            flag = 1  # (the view makes it a float, as float(x) would)
         else:
             flag = 1 if _int_flag(x) else 0
             x = _number(x, "grad")
-        i = self._i
         try:
             _grads[i] = x
             _grad_ints[i] = flag

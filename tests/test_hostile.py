@@ -28,7 +28,7 @@ NOT_NUMBERS = [
     np.array(None, dtype=object), np.array("2"), decimal.Decimal("1.5"), [1.0], (1.0,), object(),
     Value, math.sqrt,
 ]
-NUMBERS = [True, False, 3, -7, 2**52 + 1, 0.5, fractions.Fraction(1, 3), np.float64(1.25),
+NUMBERS = [True, False, 3, -7, 2**52 + 1, 2**53, -2**53, 2**53 + 1, -2**53 - 1, 0.5, fractions.Fraction(1, 3), np.float64(1.25),
            np.float32(0.1), np.float16(-2.5), np.int64(-4), np.uint8(200), np.longdouble(0.75),
            np.bool_(True), np.bool_(False), np.array(2.5), np.array(-3), np.array(True),
            np.array(0.1, dtype=np.float32)]
@@ -67,6 +67,7 @@ def test_a_number_of_any_real_type_acts_as_its_float(x):
         v = V(0.0)
         v.data, v.grad = x, x
         assert (v.data, v.grad) == (f, f)
+        assert type(v.data) is kept and type(v.grad) is kept
 
 
 def test_bools_are_one_and_zero():
