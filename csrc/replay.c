@@ -471,7 +471,8 @@ void mg_recording_free(mg_recording *rec)
  * threads ran. */
 enum {
     LANE_CHUNK = LANES_MAX, /* lanes summed together, and a thread's part */
-    LANES_PER_THREAD = 4096 /* fewer than this a thread: not worth another */
+    LANES_PER_THREAD = 4096, /* fewer than this a thread: not worth another */
+    LINE_DOUBLES = 8 /* doubles in a cache line (64 bytes) */
 };
 
 struct mg_batch {
@@ -480,7 +481,10 @@ struct mg_batch {
     int32_t threads;         /* how many threads it runs on (fixed at the forward: their scratch) */
     int32_t widest;          /* the most children a step has (widest_step) */
     Lanes mem;               /* its numbers, and the table of where they are: */
-    double *lanes;           /* rows of n lanes: the inputs', then the steps' */
+    double *lanes;           /* rows of n lanes: the inputs', then the steps' (in mem's buffer,
+                              * from a cache line's start) */
+    size_t stride;           /* from a row to the next: n, rounded up to whole cache lines, so
+                              * that two threads' chunks never write into one line */
     double *params;          /* each captured node's number */
     double *captured;        /* rows of a chunk's lanes: the captured nodes' that have one
                               * (rec->captured_row), their number repeated */
@@ -524,10 +528,10 @@ static ALWAYS_INLINE double *data_lanes(const mg_batch *b, int32_t ref, int32_t 
 {
     const mg_recording *rec = b->rec;
     if (ref >= 0)
-        return b->lanes + ((size_t)rec->nin + ref) * (size_t)b->n + lo;
+        return b->lanes + ((size_t)rec->nin + ref) * b->stride + lo;
     int32_t k = -2 - ref;
     if (k < rec->nin)
-        return b->lanes + (size_t)k * (size_t)b->n + lo;
+        return b->lanes + (size_t)k * b->stride + lo;
     int32_t row = rec->captured_row[k - rec->nin];
     return row < 0 ? &b->params[k - rec->nin] : b->captured + (size_t)row * (size_t)chunk_width(b->n);
 }
@@ -748,13 +752,14 @@ static int32_t batch_run(mg_recording *rec, int32_t n, int32_t nargs, const doub
     batch->threads = threads_for(n);
     batch->widest = widest_step(rec);
     size_t widest = (size_t)batch->widest, threads = (size_t)batch->threads, width = (size_t)chunk_width(n);
-    size_t params_at = ((size_t)rec->nin + (size_t)rec->nsteps) * (size_t)n;
+    batch->stride = ((size_t)n + LINE_DOUBLES - 1) / LINE_DOUBLES * LINE_DOUBLES;
+    size_t params_at = ((size_t)rec->nin + (size_t)rec->nsteps) * batch->stride;
     size_t captured_at = params_at + (size_t)rec->ncaptured;
     size_t sums_at = captured_at + (size_t)rec->nrows * width;
     batch->work_each = ((size_t)rec->nsteps + 1 + widest + 1) * width;
     size_t len = keep ? sums_at + (size_t)chunk_count(n) * (size_t)rec->ncaptured + threads * batch->work_each
                       : sums_at;
-    batch->mem = take(rec, len + 1, rec->nrefs);
+    batch->mem = take(rec, len + LINE_DOUBLES, rec->nrefs);
     batch->kids = malloc(threads * widest * sizeof(double *));
     if (keep) {
         batch->kid_grads = malloc(threads * widest * sizeof(double *));
@@ -763,12 +768,13 @@ static int32_t batch_run(mg_recording *rec, int32_t n, int32_t nargs, const doub
     err = batch->mem.buf && batch->mem.kid_data && batch->kids &&
           (!keep || (batch->kid_grads && batch->kid_sums)) ? 0 : MG_ENOMEM;
     if (!err) {
-        batch->lanes = batch->mem.buf;
-        batch->params = batch->mem.buf + params_at;
-        batch->captured = batch->mem.buf + captured_at;
+        uintptr_t at = (uintptr_t)batch->mem.buf, line = LINE_DOUBLES * sizeof(double);
+        batch->lanes = batch->mem.buf + (line - at % line) % line / sizeof(double);
+        batch->params = batch->lanes + params_at;
+        batch->captured = batch->lanes + captured_at;
         batch->kid_data = batch->mem.kid_data;
         if (keep) {
-            batch->chunk_sums = batch->mem.buf + sums_at;
+            batch->chunk_sums = batch->lanes + sums_at;
             batch->work = batch->chunk_sums + (size_t)chunk_count(n) * (size_t)rec->ncaptured;
         }
     }
