@@ -56,8 +56,9 @@ static struct {
     int busy;           /* a caller's parts are being run */
     threads_job job;    /* the parts being run: */
     void *ctx;
-    int32_t count;      /* how many */
-    int32_t next;       /* the next one to take */
+    int32_t next, end;  /* the parts not taken yet: [next, end) (the caller takes from the
+                         * front, the workers from the back: threads on neighbouring parts,
+                         * a batch's neighbouring lanes, slowed each other down) */
     int32_t left;       /* how many have not returned */
     int32_t slots;      /* threads that have taken a part (the caller is slot 0) */
     int32_t threads;    /* the most threads that may */
@@ -68,8 +69,8 @@ static struct {
  * runs. */
 static void run_untaken(int32_t slot)
 {
-    while (pool.next < pool.count) {
-        int32_t k = pool.next++;
+    while (pool.next < pool.end) {
+        int32_t k = slot == 0 ? pool.next++ : --pool.end;
         threads_job job = pool.job;
         void *ctx = pool.ctx;
         let_go(&pool.lock);
@@ -96,7 +97,7 @@ static void wait_while(int (*idle)(void), Cond *cond)
         wait_on(cond, &pool.lock);
 }
 
-static int no_part_for_a_worker(void) { return pool.next >= pool.count || pool.slots >= pool.threads; }
+static int no_part_for_a_worker(void) { return pool.next >= pool.end || pool.slots >= pool.threads; }
 static int parts_running(void) { return pool.left > 0; }
 
 static void serve(void)
@@ -146,7 +147,7 @@ void threads_after_fork(int child)
         pool.done = fresh_done;
         pool.workers = 0;
         pool.busy = 0;
-        pool.count = pool.next = pool.left = pool.slots = 0;
+        pool.next = pool.end = pool.left = pool.slots = 0;
     }
     pthread_mutex_unlock(&pool.lock);
 }
@@ -189,7 +190,7 @@ int32_t threads_run(threads_job job, void *ctx, int32_t parts, int32_t threads)
         pool.workers++;
     pool.job = job;
     pool.ctx = ctx;
-    pool.count = pool.left = parts;
+    pool.end = pool.left = parts;
     pool.next = pool.err = pool.err_part = 0;
     pool.slots = 1;
     pool.threads = threads;
@@ -197,7 +198,7 @@ int32_t threads_run(threads_job job, void *ctx, int32_t parts, int32_t threads)
     run_untaken(0);
     wait_while(parts_running, &pool.done);
     int32_t err = pool.err;
-    pool.count = pool.next = 0;
+    pool.next = pool.end = 0;
     pool.busy = 0;
     let_go(&pool.lock);
     return err;
