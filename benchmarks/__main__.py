@@ -80,6 +80,13 @@ BASELINE_WORKER = ("import sys, runpy, benchmarks; sys.path.insert(0, sys.argv.p
                    "runpy.run_module('benchmarks.worker', run_name='__main__', alter_sys=True)")
 
 
+# One thread for numpy's BLAS and for OpenMP (torch's) in every worker: under the cpu clock a
+# process's time is all its threads', and a BLAS pool's idle threads spin for milliseconds after
+# a call (numpy's OpenBLAS: 1.4 ms micrograd_c moons steps measured as 5.4 ms one step in three).
+# With the cpu clock a second thread can only add time, so no implementation is slowed by this.
+WORKER_ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+
 def run(impl, workload, size, repeats, min_time, clock, baseline=None):
     """One subprocess; its JSON result, or {"error": ...} if it died.
 
@@ -90,7 +97,7 @@ def run(impl, workload, size, repeats, min_time, clock, baseline=None):
         cmd = [sys.executable, "-c", BASELINE_WORKER, str(Path(baseline).resolve()), "micrograd_c", workload]
     else:
         cmd = [sys.executable, "-m", "benchmarks.worker", impl, workload]
-    p = subprocess.run(cmd + args, cwd=ROOT, capture_output=True, text=True)
+    p = subprocess.run(cmd + args, cwd=ROOT, capture_output=True, text=True, env=WORKER_ENV)
     if p.returncode != 0:
         tail = p.stderr.strip().splitlines()[-1:] or [f"exit status {p.returncode}"]
         return {"error": tail[0]}
