@@ -113,7 +113,8 @@ def _retry(code, call, *args):
 
 
 def _const(x):
-    """_numbers.as_float(x), with fast paths: x as a float if it is a real number, else None."""
+    """_numbers.as_float(x), with fast paths: x as a float if it is a real number, else None.
+    (The ops skip the call for a float, the most common operand.)"""
     if type(x) is float:
         return x
     if type(x) is int:  # zero_grad's `p.grad = 0`, `x + 1`: skip the slow checks
@@ -261,7 +262,7 @@ class Value:
         Value, as in micrograd."""
         if isinstance(other, Value):
             return _made(_mg_op(_ADD, self._i, other._i, 0.0))
-        c = _const(other)
+        c = other if type(other) is float else _const(other)
         if c is None:
             return NotImplemented
         kind = _ADD if type(other) is float else _ADD | _int_flag(other)
@@ -271,7 +272,7 @@ class Value:
         """self * other (and other * self): a new Value."""
         if isinstance(other, Value):
             return _made(_mg_op(_MUL, self._i, other._i, 0.0))
-        c = _const(other)
+        c = other if type(other) is float else _const(other)
         if c is None:
             return NotImplemented
         kind = _MUL if type(other) is float else _MUL | _int_flag(other)
@@ -280,7 +281,8 @@ class Value:
     def __pow__(self, other: float) -> Value:
         """self ** other, for an int or float power: a new Value (a Value power is a
         TypeError, as in micrograd)."""
-        c = _const(other)  # only int/float powers, as in micrograd; Value ** Value is a TypeError
+        # only int/float powers, as in micrograd; Value ** Value is a TypeError
+        c = other if type(other) is float else _const(other)
         if c is None:
             return NotImplemented
         kind = _POW if type(other) is float else _POW | _int_flag(other)
@@ -324,7 +326,7 @@ class Value:
         """self - other, computed as self + (-other) (micrograd's way)."""
         if isinstance(other, Value):
             return _made(_mg_op(_SUB, self._i, other._i, 0.0))
-        c = _const(other)
+        c = other if type(other) is float else _const(other)
         if c is None:
             return NotImplemented
         kind = _ADD if type(other) is float else _ADD | _int_flag(other)
@@ -332,7 +334,7 @@ class Value:
 
     def __rsub__(self, other: float) -> Value:
         """other - self, computed as other + (-self)."""
-        c = _const(other)
+        c = other if type(other) is float else _const(other)
         if c is None:
             return NotImplemented
         kind = _RSUB if type(other) is float else _RSUB | _int_flag(other)
@@ -342,7 +344,7 @@ class Value:
         """self / other, computed as self * other**-1. ZeroDivisionError for other == 0."""
         if isinstance(other, Value):
             return _made(_mg_op(_DIV, self._i, other._i, 0.0))
-        c = _const(other)
+        c = other if type(other) is float else _const(other)
         if c is None:
             return NotImplemented
         try:
@@ -354,7 +356,7 @@ class Value:
     def __rtruediv__(self, other: float) -> Value:
         """other / self, computed as other * self**-1."""
         try:
-            c = _const(other)
+            c = other if type(other) is float else _const(other)
         except OverflowError:  # an int too large for a float
             c = None
         if c is None:  # self**-1 comes first, as in micrograd: "a" / Value(0) is a ZeroDivisionError
