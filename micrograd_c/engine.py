@@ -113,8 +113,7 @@ def _retry(code, call, *args):
 
 
 def _const(x):
-    """_numbers.as_float(x), with fast paths: x as a float if it is a real number, else None.
-    (The ops skip the call for a float, the most common operand.)"""
+    """_numbers.as_float(x), with fast paths: x as a float if it is a real number, else None."""
     if type(x) is float:
         return x
     if type(x) is int:  # zero_grad's `p.grad = 0`, `x + 1`: skip the slow checks
@@ -135,6 +134,15 @@ def _int_flag(x):
     """MG_ARG_INT if x is an int the C core can keep as one, else 0 (mg_op's flag; the ops
     skip this call for a float, the common case)."""
     return _ARG_INT if type(x) is int and _EXACT_MIN <= x <= _EXACT_MAX else 0
+
+
+def _operand(x):
+    """An op's number operand as its constant: an int a double holds exactly as it is (the op
+    then keeps it an int, as micrograd does), any other real number as a float, None for what
+    is not one (the ops skip this call for a float, the most common operand)."""
+    if type(x) is int and _EXACT_MIN <= x <= _EXACT_MAX:
+        return x  # (cffi makes it the double, as float(x) would)
+    return _const(x)
 
 
 def _number(x, what):
@@ -262,30 +270,30 @@ class Value:
         Value, as in micrograd."""
         if isinstance(other, Value):
             return _made(_mg_op(_ADD, self._i, other._i, 0.0))
-        c = other if type(other) is float else _const(other)
+        c = other if type(other) is float else _operand(other)
         if c is None:
             return NotImplemented
-        kind = _ADD if type(other) is float else _ADD | _int_flag(other)
+        kind = _ADD | _ARG_INT if type(c) is int else _ADD
         return _made(_mg_op(kind, self._i, -1, c))
 
     def __mul__(self, other: Value | float) -> Value:
         """self * other (and other * self): a new Value."""
         if isinstance(other, Value):
             return _made(_mg_op(_MUL, self._i, other._i, 0.0))
-        c = other if type(other) is float else _const(other)
+        c = other if type(other) is float else _operand(other)
         if c is None:
             return NotImplemented
-        kind = _MUL if type(other) is float else _MUL | _int_flag(other)
+        kind = _MUL | _ARG_INT if type(c) is int else _MUL
         return _made(_mg_op(kind, self._i, -1, c))
 
     def __pow__(self, other: float) -> Value:
         """self ** other, for an int or float power: a new Value (a Value power is a
         TypeError, as in micrograd)."""
         # only int/float powers, as in micrograd; Value ** Value is a TypeError
-        c = other if type(other) is float else _const(other)
+        c = other if type(other) is float else _operand(other)
         if c is None:
             return NotImplemented
-        kind = _POW if type(other) is float else _POW | _int_flag(other)
+        kind = _POW | _ARG_INT if type(c) is int else _POW
         return _made(_mg_op(kind, self._i, -1, c))
 
     def __neg__(self) -> Value:
@@ -326,25 +334,25 @@ class Value:
         """self - other, computed as self + (-other) (micrograd's way)."""
         if isinstance(other, Value):
             return _made(_mg_op(_SUB, self._i, other._i, 0.0))
-        c = other if type(other) is float else _const(other)
+        c = other if type(other) is float else _operand(other)
         if c is None:
             return NotImplemented
-        kind = _ADD if type(other) is float else _ADD | _int_flag(other)
+        kind = _ADD | _ARG_INT if type(c) is int else _ADD
         return _made(_mg_op(kind, self._i, -1, -c))
 
     def __rsub__(self, other: float) -> Value:
         """other - self, computed as other + (-self)."""
-        c = other if type(other) is float else _const(other)
+        c = other if type(other) is float else _operand(other)
         if c is None:
             return NotImplemented
-        kind = _RSUB if type(other) is float else _RSUB | _int_flag(other)
+        kind = _RSUB | _ARG_INT if type(c) is int else _RSUB
         return _made(_mg_op(kind, self._i, -1, c))
 
     def __truediv__(self, other: Value | float) -> Value:
         """self / other, computed as self * other**-1. ZeroDivisionError for other == 0."""
         if isinstance(other, Value):
             return _made(_mg_op(_DIV, self._i, other._i, 0.0))
-        c = other if type(other) is float else _const(other)
+        c = other if type(other) is float else _operand(other)
         if c is None:
             return NotImplemented
         try:
@@ -356,12 +364,12 @@ class Value:
     def __rtruediv__(self, other: float) -> Value:
         """other / self, computed as other * self**-1."""
         try:
-            c = other if type(other) is float else _const(other)
+            c = other if type(other) is float else _operand(other)
         except OverflowError:  # an int too large for a float
             c = None
         if c is None:  # self**-1 comes first, as in micrograd: "a" / Value(0) is a ZeroDivisionError
             return self**-1 * other
-        kind = _RDIV if type(other) is float else _RDIV | _int_flag(other)
+        kind = _RDIV | _ARG_INT if type(c) is int else _RDIV
         return _made(_mg_op(kind, self._i, -1, c))
 
     def backward(self) -> None:

@@ -70,6 +70,21 @@ def test_a_number_of_any_real_type_acts_as_its_float(x):
         assert type(v.data) is kept and type(v.grad) is kept
 
 
+@pytest.mark.parametrize("op", ops(VC, CV), ids=lambda op: op.name)
+@pytest.mark.parametrize("c", [0, 3, -7, 2**53, -2**53, 2**53 + 1, -2**53 - 1, 2**60])
+def test_an_int_operand_stays_an_int_where_a_double_holds_it(op, c):
+    # (each engine's constant leaf is an int up to 2**53 in size, a float past it; data,
+    # grads and the constant's leaf compared as ints or float bits)
+    for base in (2, 2.0, -1.5):
+        def run(V):
+            a = V(base)
+            out = op(a, None, c)
+            out.backward()
+            kids = sorted((k for k in out._prev if k is not a), key=lambda k: k._op)  # (a set)
+            return out.data, out.grad, a.grad, *(k.data for k in kids)
+        same_in_both(run, op.name, base, c)
+
+
 def test_bools_are_one_and_zero():
     for V in ENGINES:
         assert (V(True).data, V(False).data) == (1.0, 0.0)
