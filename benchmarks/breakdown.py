@@ -2,7 +2,9 @@
 
 Each part is timed alone (timeit, GC on as users run it, median of the
 repeats, minus the cost of timeit's empty loop), then added up to check
-against the whole op. Then micrograd's moons training step, phase by phase.
+against the whole op. Then what reading and writing .data and .grad cost,
+beside the least a property costs, and micrograd's moons training step,
+phase by phase.
 """
 import argparse
 import gc
@@ -52,6 +54,27 @@ def f(x):
     return x
 
 
+class Floors:
+    """What reading and writing a number behind a property costs at the least: the property
+    call alone, and the call with one view index (what Value.data does, less its checks)."""
+    __slots__ = ("_i",)
+
+    @property
+    def slot(self):
+        return self._i
+
+    @property
+    def view(self):
+        return _datas[self._i]
+
+    @view.setter
+    def view(self, x):
+        _datas[self._i] = x
+
+
+_datas = None  # engine's view of the store's data (taken when access_breakdown runs)
+
+
 def ns(stmt, number, args, gc_on=True, **names):
     """Median ns per run of stmt, minus timeit's empty loop."""
     def median(s):
@@ -89,7 +112,7 @@ def op_breakdown(args):
     x, y = Value(0.5), Value(-1.5)
     xi, yi = x._i, y._i
     env = dict(x=x, y=y, xi=xi, yi=yi, lib=lib, op=lib.mg_op, MUL=engine._MUL, made=engine._made,
-               new=object.__new__, Bare=Bare, Queued=Queued, Value=Value, const=engine._const, f=f)
+               new=object.__new__, Bare=Bare, Queued=Queued, Value=Value, operand=engine._operand, f=f)
     whole = ns("x * y", N, args, **env)
     no_dispatch = ns("made(op(MUL, xi, yi, 0.0))", N, args, **env)
     make, release = c_calls(N, args)
@@ -107,8 +130,9 @@ def op_breakdown(args):
     rows += [("  " + what, t) for what, t in parts]
     rows += [("  sum of the parts", sum(t for _, t in parts)),
              ("x * 2.0, end to end (and a leaf node for the 2.0)", ns("x * 2.0", N, args, **env)),
-             ("  of which _const(2.0)", ns("const(2.0)", N, args, **env)),
              ("  of which isinstance(2.0, Value)", ns("isinstance(2.0, Value)", N, args, **env)),
+             ("x * 2, end to end (an int constant: the leaf keeps it an int)", ns("x * 2", N, args, **env)),
+             ("  of which _operand(2)", ns("operand(2)", N, args, **env)),
              ("for scale: a trivial C call, lib.mg_holders(i)", ns("lib.mg_holders(xi)", N, args, **env)),
              ("for scale: a Python function call, f(x)", ns("f(x)", N, args, **env))]
     for name in ("reference", "micrograd"):
@@ -121,6 +145,31 @@ def op_breakdown(args):
             label = f"{impls.LABELS[name].split(',')[0]}, {'GC on' if gc_on else 'gc.disable()'}"
             rows.append((f"for scale: {label}, x * y", ns("a * b", N // 10, args, gc_on, a=a, b=b)))
     return rows
+
+
+def access_breakdown(args):
+    """ns per read and write of .data and .grad (float numbers, as after a backward pass),
+    beside the least a property can cost."""
+    global _datas
+    N = 500_000
+    x = Value(0.5)
+    x.grad = 0.25
+    _datas = engine._datas  # (x's node is in it: made before)
+    o = Floors()
+    o._i = x._i
+    env = dict(x=x, o=o)
+    return [("x.data, a read (a property: the view's number, and its int flag if it is whole)",
+             ns("x.data", N, args, **env)),
+            ("x.data = 0.5, a write (a property: the type checked, the number and its int flag "
+             "stored)", ns("x.data = 0.5", N, args, **env)),
+            ("x.grad, a read", ns("x.grad", N, args, **env)),
+            ("x.grad = 0.25, a write", ns("x.grad = 0.25", N, args, **env)),
+            ("x.grad = 0, a write of an int (zero_grad's)", ns("x.grad = 0; x.grad = 0.25", N, args, **env)
+             - ns("x.grad = 0.25", N, args, **env)),
+            ("for scale: an attribute in a slot, o._i", ns("o._i", N, args, **env)),
+            ("for scale: a property returning that slot", ns("o.slot", N, args, **env)),
+            ("for scale: a property reading the view at the slot's index", ns("o.view", N, args, **env)),
+            ("for scale: a property storing into the view there", ns("o.view = 0.5", N, args, **env))]
 
 
 def moons_phases(args, n_samples=100):
@@ -175,6 +224,9 @@ def main():
     print(f"{'one op of micrograd_c':92} {'ns':>8} {'share':>6}")
     for what, t in rows:
         print(f"{what:92} {t:8.0f} {t / whole:6.0%}")
+    print(f"\n{'.data and .grad of micrograd_c':92} {'ns':>8}")
+    for what, t in access_breakdown(args):
+        print(f"{what:92} {t:8.0f}")
     phases = moons_phases(args)
     total = sum(t for _, t in phases)
     print(f"\n{'one moons training step of micrograd_c (100 samples), by phase':92} {'ms':>8} {'share':>6}")
