@@ -595,33 +595,57 @@ def _store_stats():
     return stats
 
 
+def _collections():
+    return [g["collections"] for g in gc.get_stats()]
+
+
 def _find_values():
     """Bring _by_node up to date: add the Values made since it last was."""
-    global _by_node, _by_node_made, _by_node_collections
     made = _store_stats().made
     if made == _by_node_made:
         return
-    collections = [g["collections"] for g in gc.get_stats()]
-    if _by_node_collections is None:
-        generations = [None]  # all of them
-    else:
-        # generation g's collection moves its survivors to generation g + 1: the new Values
-        # are in the generations up to one past the oldest collected since
-        moved = [g for g in range(len(collections)) if collections[g] != _by_node_collections[g]]
-        youngest = max(moved, default=-1) + 2
-        generations = [None] if youngest >= len(collections) else range(youngest)
-    # a look at every object finds every live Value: the references of dead ones go then
-    found = {} if generations == [None] else _by_node
-    for g in generations:
-        # (one generation's list at a time: a list made here would be in generation 0 itself)
-        for o in gc.get_objects() if g is None else gc.get_objects(generation=g):
-            # type(), not isinstance(): that would read some objects' __class__ properties
-            # (torch has deprecated ones that warn)
-            if issubclass(type(o), Value):
-                i = getattr(o, "_i", _NO_NODE)
-                if i != _NO_NODE:
-                    ref = _by_node.get(i)
-                    found[i] = ref if ref is not None and ref() is o else _weakref(o)
+    # The search's own allocations (a generation's list, the references) would set off
+    # collections, which move the Values of the generations not listed yet into older ones:
+    # the collector waits meanwhile, and a collection that runs anyway (another thread's
+    # gc.collect()) has the search done again, as far as it moved them.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _search(made)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _search(made):
+    """_find_values's search, the collector waiting (made: the store's count of nodes made)."""
+    global _by_node, _by_node_made, _by_node_collections
+    collections = _collections()
+    while True:
+        if _by_node_collections is None:
+            generations = [None]  # all of them
+        else:
+            # generation g's collection moves its survivors to generation g + 1: the new Values
+            # are in the generations up to one past the oldest collected since
+            moved = [g for g in range(len(collections)) if collections[g] != _by_node_collections[g]]
+            youngest = max(moved, default=-1) + 2
+            generations = [None] if youngest >= len(collections) else range(youngest)
+        # a look at every object finds every live Value: the references of dead ones go then
+        found = {} if generations == [None] else _by_node
+        for g in generations:
+            # (one generation's list at a time: a list made here would be in generation 0 itself)
+            for o in gc.get_objects() if g is None else gc.get_objects(generation=g):
+                # type(), not isinstance(): that would read some objects' __class__ properties
+                # (torch has deprecated ones that warn)
+                if issubclass(type(o), Value):
+                    i = getattr(o, "_i", _NO_NODE)
+                    if i != _NO_NODE:
+                        ref = _by_node.get(i)
+                        found[i] = ref if ref is not None and ref() is o else _weakref(o)
+        now = _collections()
+        if now == collections:
+            break
+        collections = now
     _by_node, _by_node_made, _by_node_collections = found, made, collections
 
 

@@ -122,3 +122,20 @@ def test_values_are_found_whichever_generation_the_collector_moved_them_to(colle
     c = a * b
     assert c._children[0] is a and c._children[1] is b
     del junk
+
+
+def test_values_are_found_when_the_collector_runs_during_the_search():
+    # The search's own allocations can set off a collection, which moves Values it has not
+    # reached yet into a generation it had not planned to look in.
+    threshold = gc.get_threshold()
+    gc.set_threshold(1)  # a collection at every allocation the collector counts
+    try:
+        for _ in range(50):
+            a = Value(1.0)
+            trace(a * 2.0)
+            b = Value(2)
+            c = a * b
+            assert c._children[0] is a and c._children[1] is b
+    finally:
+        gc.set_threshold(*threshold)
+        gc.collect()  # (trace's closure is a cycle: what it saw waits for the collector)
