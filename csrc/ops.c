@@ -1728,7 +1728,7 @@ Step leaf_step(double arg, uint8_t arg_int)
     return s;
 }
 
-int32_t node_as_step(int32_t id, Step *step, int32_t *kids)
+int32_t node_as_step(int32_t id, Step *step)
 {
     const Node *n = &store.nodes[id];
     int32_t nkids = node_nkids(n);
@@ -1743,14 +1743,11 @@ int32_t node_as_step(int32_t id, Step *step, int32_t *kids)
         step->arg = store.data[id];
         step->arg_int = store.dint[id];
     }
-    int32_t two[2];
-    const int32_t *from = node_kids(n, two);
-    for (int32_t j = 0; j < nkids; j++)
-        kids[j] = from[j];
-    if (OPS[n->op].arity == 2 && store.pos[kids[1]] < 0) { /* a number operand's leaf (x * 2) */
+    int32_t second = OPS[n->op].arity == 2 ? node_kid(n, 1) : -1;
+    if (second >= 0 && store.pos[second] < 0) { /* a number operand's leaf (x * 2) */
         step->constant = 1;
-        step->arg = store.data[kids[1]];
-        step->arg_int = store.dint[kids[1]];
+        step->arg = store.data[second];
+        step->arg_int = store.dint[second];
         nkids = 1;
     }
     step->nkids = nkids;

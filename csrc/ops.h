@@ -162,12 +162,12 @@ void batch_drop(mg_batch *batch);
 int reduced_needs(const Node *n, const uint8_t *need);
 int batch_needs(const mg_batch *batch, const uint8_t *need);
 
-/* A node as a step of a recording (replay.c): its op and constant, and its
- * children's ids (up to node_nkids of them) in kids. Returns how many children
- * the step has, or MG_EINVAL for a custom node (its backward is Python's).
+/* A node as a step of a recording (replay.c): its op and constant. Returns how
+ * many children the step has (the node's first ones: a number operand's leaf is
+ * the step's constant), or MG_EINVAL for a custom node (its backward is Python's).
  * node_from_step makes the step's node again, from the children given (lock
  * held): its id, held once, or an MG_E* code. */
-int32_t node_as_step(int32_t id, Step *step, int32_t *kids);
+int32_t node_as_step(int32_t id, Step *step);
 int32_t node_from_step(const Step *step, const int32_t *kids);
 
 #endif

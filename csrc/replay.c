@@ -94,44 +94,24 @@ static void recording_drop(mg_recording *rec)
 /* ref_of[id] while a node has no reference yet, and once the outputs are known to reach it. */
 enum { UNSEEN = -1, REACHED = INT32_MAX };
 
-/* The reference node id has: an input's or a step's (set in ref_of already), else a new
- * captured node's (a node made before the recording; rec->captured has room for every
- * reference a recording makes). */
-static ALWAYS_INLINE int32_t reference(mg_recording *rec, int32_t *ref_of, int32_t id)
+/* The reference of node id, a child of a step or an output, once every step before has its
+ * own (ref_of): a step's or an input's as it is (a step's counted in uses), else, where the
+ * outputs reach it, that of a new captured node: one made before the recording (a model's
+ * parameter) or a number operand's leaf, held by the recording from now on (captured has room
+ * for every reference a recording makes; *ncaptured counts them, a local of the caller's, so
+ * that it stays in a register through the loop). */
+static ALWAYS_INLINE int32_t reference(int32_t *ref_of, int32_t *uses, int32_t *captured,
+                                       int32_t *ncaptured, int32_t first_captured, int32_t id)
 {
-    if (ref_of[id] != UNSEEN)
-        return ref_of[id];
-    store.refs[id]++; /* held by the recording */
-    rec->captured[rec->ncaptured] = id;
-    return ref_of[id] = -2 - rec->nin - rec->ncaptured++;
-}
-
-/* Mark (in ref_of, as REACHED) the recording's nodes the outputs reach: those made at tape
- * position >= start, walked from the outputs down to the inputs and the nodes made before. */
-static int32_t mark_reached(int32_t *ref_of, const int32_t *outs, int32_t nout, int32_t start)
-{
-    int32_t *todo = malloc(((size_t)(store.tape_len - start) + 1) * sizeof(int32_t)), count = 0;
-    if (!todo)
-        return MG_ENOMEM;
-    for (int32_t j = 0; j < nout; j++)
-        if (ref_of[outs[j]] == UNSEEN && store.pos[outs[j]] >= start) {
-            ref_of[outs[j]] = REACHED;
-            todo[count++] = outs[j];
-        }
-    while (count > 0) {
-        const Node *n = &store.nodes[todo[--count]];
-        int32_t two[2], nkids = node_nkids(n);
-        const int32_t *kids = node_kids(n, two);
-        for (int32_t j = 0; j < nkids; j++) {
-            int32_t k = kids[j];
-            if (store.pos[k] >= start && ref_of[k] == UNSEEN) { /* (most kids: parameters) */
-                ref_of[k] = REACHED;
-                todo[count++] = k;
-            }
-        }
+    int32_t ref = ref_of[id];
+    if (ref == REACHED) {
+        store.refs[id]++;
+        captured[*ncaptured] = id;
+        ref = ref_of[id] = first_captured - (*ncaptured)++;
+    } else if (ref >= 0) {
+        uses[ref]++;
     }
-    free(todo);
-    return 0;
+    return ref;
 }
 
 /* Which captured node ref is (its index in rec->captured), or -1: an input or a step. */
@@ -190,50 +170,60 @@ static int32_t record(int32_t start, int32_t nin, const int32_t *inputs, int32_t
 {
     for (int32_t k = 0; k < nin; k++)
         ref_of[inputs[k]] = -2 - k;
-    int32_t err = mark_reached(ref_of, outs, nout, start);
-    int32_t nsteps = 0, nrefs = 0;
-    for (int32_t p = start; p < store.tape_len && !err; p++) { /* count steps and references */
+    for (int32_t j = 0; j < nout; j++)
+        if (ref_of[outs[j]] == UNSEEN)
+            ref_of[outs[j]] = REACHED;
+    /* Which nodes the outputs reach: the tape read backwards comes to each node after every
+     * node made from it, so whether it is reached is known by then, and its children are
+     * marked next. A child marked that is not on this part of the tape is captured (nothing
+     * it was made from is the recording's). One pass, and a load and a compare a child. */
+    int32_t nsteps = 0, nrefs = 0, marked = 0; /* (marked: the most nodes captured can be) */
+    for (int32_t p = store.tape_len - 1; p >= start; p--) {
         int32_t id = store.tape[p];
-        if (store.nodes[id].op != FREE_SLOT && ref_of[id] == REACHED) {
-            nsteps++;
-            nrefs += node_nkids(&store.nodes[id]);
-        }
+        const Node *n = &store.nodes[id];
+        if (n->op == FREE_SLOT || ref_of[id] != REACHED)
+            continue;
+        int32_t two[2], nkids = node_nkids(n);
+        const int32_t *kids = node_kids(n, two);
+        for (int32_t j = 0; j < nkids; j++)
+            if (ref_of[kids[j]] == UNSEEN) {
+                ref_of[kids[j]] = REACHED;
+                marked++;
+            }
+        nsteps++;
+        nrefs += nkids;
     }
     rec->steps = malloc(((size_t)nsteps + 1) * sizeof(Step));
     rec->kids_at = malloc(((size_t)nsteps + 1) * sizeof(int32_t));
     rec->refs = malloc(((size_t)nrefs + 1) * sizeof(int32_t));
     rec->outs = malloc(((size_t)nout + 1) * sizeof(int32_t));
-    rec->captured = malloc(((size_t)nrefs + nout + 1) * sizeof(int32_t)); /* (the most there can be) */
+    rec->captured = malloc(((size_t)marked + nout + 1) * sizeof(int32_t));
     int32_t *used = *uses = calloc((size_t)nsteps + 1, sizeof(int32_t));
-    if (!err && !(rec->steps && rec->kids_at && rec->refs && rec->outs && rec->captured && used))
-        err = MG_ENOMEM;
+    int32_t err = rec->steps && rec->kids_at && rec->refs && rec->outs && rec->captured && used
+                  ? 0 : MG_ENOMEM;
+    int32_t ncaptured = 0, first_captured = -2 - nin; /* (captured node c's reference: -2 - nin - c) */
     nrefs = 0;
-    for (int32_t p = start; p < store.tape_len && !err; p++) {
+    for (int32_t p = start; p < store.tape_len && !err; p++) { /* the steps, in tape order */
         int32_t id = store.tape[p];
-        if (store.nodes[id].op == FREE_SLOT || ref_of[id] != REACHED)
+        const Node *n = &store.nodes[id];
+        if (n->op == FREE_SLOT || ref_of[id] != REACHED)
             continue;
         Step *step = &rec->steps[rec->nsteps];
-        int32_t nkids = node_as_step(id, step, rec->refs + nrefs); /* (kid ids, made refs below) */
+        int32_t nkids = node_as_step(id, step), two[2], *refs = rec->refs + nrefs, *captured = rec->captured;
         if (nkids < 0) {
             err = nkids;
             break;
         }
+        const int32_t *kids = node_kids(n, two);
         rec->kids_at[rec->nsteps] = nrefs;
-        for (int32_t j = 0; j < nkids; j++) { /* (its children come before it: known) */
-            int32_t ref = rec->refs[nrefs + j] = reference(rec, ref_of, rec->refs[nrefs + j]);
-            if (ref >= 0)
-                used[ref]++;
-        }
+        for (int32_t j = 0; j < nkids; j++) /* (its children come before it: known) */
+            refs[j] = reference(ref_of, used, captured, &ncaptured, first_captured, kids[j]);
         nrefs += nkids;
         ref_of[id] = rec->nsteps++; /* its own reference, for the steps after it */
     }
     for (int32_t j = 0; j < nout && !err; j++)
-        if ((rec->outs[j] = reference(rec, ref_of, outs[j])) >= 0)
-            used[rec->outs[j]]++;
-    if (!err) { /* (the room not needed given back) */
-        int32_t *fits = realloc(rec->captured, ((size_t)rec->ncaptured + 1) * sizeof(int32_t));
-        rec->captured = fits ? fits : rec->captured;
-    }
+        rec->outs[j] = reference(ref_of, used, rec->captured, &ncaptured, first_captured, outs[j]);
+    rec->ncaptured = ncaptured;
     return err;
 }
 
@@ -373,8 +363,11 @@ int32_t mg_trace_end(int32_t token, int32_t nin, const int32_t *inputs, int32_t 
         rec->holders = 1;
         rec->rekinded_at = -1;
     }
-    int32_t *ref_of = err ? NULL : malloc((size_t)store.top * sizeof(int32_t)), *uses = NULL;
-    if (!err && !(rec && ref_of))
+    /* The map of references is store.todo, scratch with a slot for every node: a map
+     * allocated at each recording came in fresh pages, whose faults were a seventh of an
+     * MNIST image's first call in some processes. */
+    int32_t *ref_of = store.todo, *uses = NULL;
+    if (!err && !rec)
         err = MG_ENOMEM;
     if (!err) {
         for (int32_t i = 0; i < store.top; i++)
@@ -385,7 +378,6 @@ int32_t mg_trace_end(int32_t token, int32_t nin, const int32_t *inputs, int32_t 
     }
     if (!err)
         err = fuse_chains(rec, uses);
-    free(ref_of);
     free(uses);
     if (err)
         recording_drop(rec);

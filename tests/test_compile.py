@@ -378,6 +378,27 @@ def test_memory_is_flat_over_many_calls():
     assert peak - base < 5_000, peak - base
 
 
+def test_nodes_the_outputs_do_not_reach_are_left_out_of_the_recording():
+    """Values fn makes and keeps aside (alive, so still nodes when the recording is made) but
+    that no output comes from are no steps, and what only they use is not captured."""
+    w, u, aside = Value(1.5), Value(-2.0), []
+
+    def fn(x):
+        h = x * w
+        aside.extend([h * u, (x + u).tanh(), u.exp()])  # kept, reaching no output
+        return (h + 1.0).relu() * x
+    compiled = micrograd_c.compile(fn)
+    first = compiled(0.75)
+    (recording,) = compiled.recordings()
+    # x * w, h + 1.0 (a number operand: the step's constant), relu, * x
+    assert recording == {"steps": 4, "captured": 1, "inputs": 1, "outputs": 1}
+    for x in (0.75, -0.25, 3.0):
+        eager, again = fn(Value(x)), compiled(x)
+        assert bits(again.data) == bits(eager.data)
+    assert bits(first.data) == bits(fn(Value(0.75)).data)
+    assert len(aside) == 3 * 5 and all(isinstance(v, Value) for v in aside)
+
+
 def test_a_dropped_compiled_function_lets_go_of_what_it_captured():
     w = Value(3.0)
     compiled = micrograd_c.compile(lambda x: x * w)
