@@ -370,7 +370,7 @@ int32_t mg_trace_end(int32_t token, int32_t nin, const int32_t *inputs, int32_t 
     if (!err && !rec)
         err = MG_ENOMEM;
     if (!err) {
-        for (int32_t i = 0; i < store.top; i++)
+        for (int32_t i = 0, top = store.top; i < top; i++) /* (top read once: the loop is a memset) */
             ref_of[i] = UNSEEN;
         rec->nin = nin;
         rec->nout = nout;
@@ -472,6 +472,8 @@ struct mg_batch {
     int32_t n;
     int32_t threads;         /* how many threads it runs on (fixed at the forward: their scratch) */
     int32_t widest;          /* the most children a step has (widest_step) */
+    size_t lists_each;       /* from a thread's lists of a step's children to the next's (see
+                              * batch_run) */
     Lanes mem;               /* its numbers, and the table of where they are: */
     double *lanes;           /* rows of n lanes: the inputs', then the steps' (in mem's buffer,
                               * from a cache line's start) */
@@ -483,7 +485,7 @@ struct mg_batch {
     const double **kid_data; /* each reference's numbers at lane 0 (see kid_lanes) */
     /* A kept batch's backward: each chunk's sums of the captured nodes' gradients, and each
      * thread's grad rows and scratch rows (work_each doubles a thread), in mem's buffer; and
-     * each thread's lists of a step's children (widest a thread). */
+     * each thread's lists of a step's children (lists_each apart). */
     double *chunk_sums, *work;
     size_t work_each;
     const double **kids;
@@ -495,6 +497,12 @@ struct mg_batch {
     int32_t nargs;
     double *out;
 };
+
+/* n doubles rounded up to whole cache lines. */
+static size_t whole_lines(size_t n)
+{
+    return (n + LINE_DOUBLES - 1) / LINE_DOUBLES * LINE_DOUBLES;
+}
 
 /* A chunk's lanes: LANE_CHUNK, or n if fewer (a captured node's row is one chunk long). */
 static int32_t chunk_width(int32_t n)
@@ -566,7 +574,7 @@ static int32_t forward_chunk(void *ctx, int32_t part, int32_t slot)
     const mg_batch *b = ctx;
     const mg_recording *rec = b->rec;
     int32_t lo = part * LANE_CHUNK, len = chunk_lanes(b->n, lo);
-    const double **kids = b->kids + (size_t)slot * (size_t)b->widest;
+    const double **kids = b->kids + (size_t)slot * b->lists_each;
     int32_t err = 0;
     for (int32_t a = 0, k = 0; a < b->nargs; a++) { /* the inputs' lanes, from the rows */
         const double *arg = b->args[a];
@@ -603,10 +611,10 @@ static int32_t backward_chunk(void *ctx, int32_t part, int32_t slot)
     const Backward *run = ctx;
     const mg_batch *b = run->batch;
     const mg_recording *rec = b->rec;
-    size_t widest = (size_t)b->widest, width = (size_t)chunk_width(b->n);
+    size_t lists = (size_t)slot * b->lists_each, width = (size_t)chunk_width(b->n);
     int32_t lo = part * LANE_CHUNK, len = chunk_lanes(b->n, lo);
-    const double **kids = b->kids + (size_t)slot * widest;
-    double **kid_grads = b->kid_grads + (size_t)slot * widest, **kid_sums = b->kid_sums + (size_t)slot * widest;
+    const double **kids = b->kids + lists;
+    double **kid_grads = b->kid_grads + lists, **kid_sums = b->kid_sums + lists;
     double *grads = b->work + (size_t)slot * b->work_each;
     double *scratch = grads + ((size_t)rec->nsteps + 1) * width;
     double *sums = b->chunk_sums + (size_t)part * rec->ncaptured;
@@ -744,18 +752,25 @@ static int32_t batch_run(mg_recording *rec, int32_t n, int32_t nargs, const doub
     batch->threads = threads_for(n);
     batch->widest = widest_step(rec);
     size_t widest = (size_t)batch->widest, threads = (size_t)batch->threads, width = (size_t)chunk_width(n);
-    batch->stride = ((size_t)n + LINE_DOUBLES - 1) / LINE_DOUBLES * LINE_DOUBLES;
+    /* Each thread writes its lists of a step's children at every step: a cache line apart at
+     * least, or the line between two threads' lists goes back and forth between their cores
+     * (moons: a tenth of a chunk's forward on two threads). */
+    size_t line = LINE_DOUBLES * sizeof(double) / sizeof(double *);
+    batch->lists_each = (widest + 2 * line - 1) / line * line;
+    /* (each part of the buffer from a cache line's start: rows of lanes that straddle lines
+     * split vector loads, and two threads' parts would share a line) */
+    batch->stride = whole_lines((size_t)n);
     size_t params_at = ((size_t)rec->nin + (size_t)rec->nsteps) * batch->stride;
-    size_t captured_at = params_at + (size_t)rec->ncaptured;
-    size_t sums_at = captured_at + (size_t)rec->nrows * width;
-    batch->work_each = ((size_t)rec->nsteps + 1 + widest + 1) * width;
-    size_t len = keep ? sums_at + (size_t)chunk_count(n) * (size_t)rec->ncaptured + threads * batch->work_each
-                      : sums_at;
+    size_t captured_at = params_at + whole_lines((size_t)rec->ncaptured);
+    size_t sums_at = captured_at + whole_lines((size_t)rec->nrows * width);
+    size_t work_at = sums_at + whole_lines((size_t)chunk_count(n) * (size_t)rec->ncaptured);
+    batch->work_each = whole_lines(((size_t)rec->nsteps + 1 + widest + 1) * width);
+    size_t len = keep ? work_at + threads * batch->work_each : sums_at;
     batch->mem = take(rec, len + LINE_DOUBLES, rec->nrefs);
-    batch->kids = malloc(threads * widest * sizeof(double *));
+    batch->kids = malloc(threads * batch->lists_each * sizeof(double *));
     if (keep) {
-        batch->kid_grads = malloc(threads * widest * sizeof(double *));
-        batch->kid_sums = malloc(threads * widest * sizeof(double *));
+        batch->kid_grads = malloc(threads * batch->lists_each * sizeof(double *));
+        batch->kid_sums = malloc(threads * batch->lists_each * sizeof(double *));
     }
     err = batch->mem.buf && batch->mem.kid_data && batch->kids &&
           (!keep || (batch->kid_grads && batch->kid_sums)) ? 0 : MG_ENOMEM;
@@ -767,7 +782,7 @@ static int32_t batch_run(mg_recording *rec, int32_t n, int32_t nargs, const doub
         batch->kid_data = batch->mem.kid_data;
         if (keep) {
             batch->chunk_sums = batch->lanes + sums_at;
-            batch->work = batch->chunk_sums + (size_t)chunk_count(n) * (size_t)rec->ncaptured;
+            batch->work = batch->lanes + work_at;
         }
     }
     for (int32_t i = 0; i < rec->nsteps && !err && batch->mem.kid_n != n; i++) { /* the table */
