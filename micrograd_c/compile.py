@@ -274,15 +274,21 @@ class Compiled:
             try:
                 at = [0]
                 args = [_rebuild(s, leaves, at) for s in structure]
-                del leaves  # (the input Values die with args, before the collector runs again)
                 out = self.fn(*args)
                 del args
                 outs, shape = _outputs(out)
+                out_ids = ffi.new("int32_t[]", [v._i for v in outs])
+                # The nodes of Values fn let go of are freed first (they are no steps then, and
+                # an earlier result's graph leaves its room to the recording).
+                engine._flush()
             except BaseException:
                 lib.mg_trace_end(token, 0, ffi.NULL, 0, ffi.NULL, made)
                 raise
-        out_ids = ffi.new("int32_t[]", [v._i for v in outs])
-        err = lib.mg_trace_end(token, nin, ids, len(outs), out_ids, made)
+            err = lib.mg_trace_end(token, nin, ids, len(outs), out_ids, made)
+            # The input Values go once the recording has their nodes (that of an input fn did
+            # not use has no other holder), before the collector is back: its next collection
+            # would walk them all (an MNIST image's 794: a tenth of the first call).
+            del leaves
         if err == lib.MG_EINVAL:
             raise TraceError("a compiled function made a custom op (a Value with a Python "
                              "_backward) or a reduced batch: a recording cannot replay them")

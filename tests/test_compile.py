@@ -378,6 +378,20 @@ def test_memory_is_flat_over_many_calls():
     assert peak - base < 5_000, peak - base
 
 
+def test_arguments_fn_does_not_use_are_inputs_all_the_same():
+    """Numbers fn leaves unused (an argument, or most of a list) are inputs of the recording
+    like the others, however many there are (their Values die as fn runs; their nodes must not
+    go before the recording is made)."""
+    for n in (3, 5_000):
+        ignore_x = micrograd_c.compile(lambda x, y: y * 2.0)
+        first = micrograd_c.compile(lambda x: x[0] * 3.0 + x[-1])
+        for k in range(3):
+            xs = [0.25 * (j + k) for j in range(n)]
+            assert bits(ignore_x(xs, 1.5 + k).data) == bits(Value(1.5 + k).__mul__(2.0).data)
+            assert bits(first(xs).data) == bits((Value(xs[0]) * 3.0 + Value(xs[-1])).data)
+        assert first.recordings()[0]["inputs"] == n
+
+
 def test_nodes_the_outputs_do_not_reach_are_left_out_of_the_recording():
     """Values fn makes and keeps aside (alive, so still nodes when the recording is made) but
     that no output comes from are no steps, and what only they use is not captured."""
