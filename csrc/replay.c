@@ -73,10 +73,9 @@ int32_t mg_trace_begin(void)
     return token;
 }
 
-static void recording_drop(mg_recording *rec)
+/* Let go of a recording's steps and captured nodes (it has none after). */
+static void forget_steps(mg_recording *rec)
 {
-    if (!rec || --rec->holders > 0)
-        return;
     for (int32_t c = 0; c < rec->ncaptured; c++)
         node_drop(rec->captured[c]);
     free(rec->steps);
@@ -84,6 +83,15 @@ static void recording_drop(mg_recording *rec)
     free(rec->refs);
     free(rec->captured);
     free(rec->outs);
+    rec->steps = NULL, rec->kids_at = NULL, rec->refs = NULL, rec->captured = NULL, rec->outs = NULL;
+    rec->nsteps = rec->ncaptured = 0;
+}
+
+static void recording_drop(mg_recording *rec)
+{
+    if (!rec || --rec->holders > 0)
+        return;
+    forget_steps(rec);
     free(rec->captured_row);
     free(rec->ref_captured);
     free(rec->with_backward);
@@ -91,20 +99,20 @@ static void recording_drop(mg_recording *rec)
     free(rec);
 }
 
-/* ref_of[id] while a node has no reference yet, and once the outputs are known to reach it. */
+/* ref_of[id] while a node has no reference yet, and (where the nodes the outputs reach are
+ * looked for: mark_reached) once the outputs are known to reach it. */
 enum { UNSEEN = -1, REACHED = INT32_MAX };
 
 /* The reference of node id, a child of a step or an output, once every step before has its
- * own (ref_of): a step's or an input's as it is (a step's counted in uses), else, where the
- * outputs reach it, that of a new captured node: one made before the recording (a model's
- * parameter) or a number operand's leaf, held by the recording from now on (captured has room
- * for every reference a recording makes; *ncaptured counts them, a local of the caller's, so
- * that it stays in a register through the loop). */
+ * own (ref_of): a step's or an input's as it is (a step's counted in uses), else that of a new
+ * captured node: one made before the recording (a model's parameter) or a number operand's
+ * leaf, held by the recording from now on (captured has room for it; *ncaptured counts them,
+ * a local of the caller's, so that it stays in a register through the loop). */
 static ALWAYS_INLINE int32_t reference(int32_t *ref_of, int32_t *uses, int32_t *captured,
                                        int32_t *ncaptured, int32_t first_captured, int32_t id)
 {
     int32_t ref = ref_of[id];
-    if (ref == REACHED) {
+    if (ref == UNSEEN || ref == REACHED) {
         store.refs[id]++;
         captured[*ncaptured] = id;
         ref = ref_of[id] = first_captured - (*ncaptured)++;
@@ -162,22 +170,14 @@ static int32_t plan_batch(mg_recording *rec)
     return 0;
 }
 
-/* The recording of the nodes made at tape position >= start that the outputs reach (ref_of:
- * scratch, UNSEEN for every node), and in *uses how many references (and outputs) each step's
- * result has (fuse_chains's). */
-static int32_t record(int32_t start, int32_t nin, const int32_t *inputs, int32_t nout,
-                      const int32_t *outs, mg_recording *rec, int32_t *ref_of, int32_t **uses)
+/* Mark REACHED (in ref_of) the nodes made at tape position >= start that the outputs reach: the
+ * tape read backwards comes to each node after every node made from it, so whether it is
+ * reached is known by then, and its children are marked next. */
+static void mark_reached(int32_t start, int32_t *ref_of, const int32_t *outs, int32_t nout)
 {
-    for (int32_t k = 0; k < nin; k++)
-        ref_of[inputs[k]] = -2 - k;
     for (int32_t j = 0; j < nout; j++)
         if (ref_of[outs[j]] == UNSEEN)
             ref_of[outs[j]] = REACHED;
-    /* Which nodes the outputs reach: the tape read backwards comes to each node after every
-     * node made from it, so whether it is reached is known by then, and its children are
-     * marked next. A child marked that is not on this part of the tape is captured (nothing
-     * it was made from is the recording's). One pass, and a load and a compare a child. */
-    int32_t nsteps = 0, nrefs = 0, marked = 0; /* (marked: the most nodes captured can be) */
     for (int32_t p = store.tape_len - 1; p >= start; p--) {
         int32_t id = store.tape[p];
         const Node *n = &store.nodes[id];
@@ -186,30 +186,63 @@ static int32_t record(int32_t start, int32_t nin, const int32_t *inputs, int32_t
         int32_t two[2], nkids = node_nkids(n);
         const int32_t *kids = node_kids(n, two);
         for (int32_t j = 0; j < nkids; j++)
-            if (ref_of[kids[j]] == UNSEEN) {
+            if (ref_of[kids[j]] == UNSEEN)
                 ref_of[kids[j]] = REACHED;
-                marked++;
-            }
-        nsteps++;
-        nrefs += nkids;
     }
+}
+
+/* Whether node id, at tape position >= start, is to be a step: live, and marked REACHED unless
+ * every live node is. */
+static ALWAYS_INLINE int is_step(const int32_t *ref_of, int32_t id, int every)
+{
+    return store.nodes[id].op != FREE_SLOT && (every || ref_of[id] == REACHED);
+}
+
+/* The recording's steps (the nodes made at tape position >= start that is_step takes, in tape
+ * order), captured nodes and outputs (ref_of: UNSEEN for every node but the inputs), and in
+ * *uses how many references (and outputs) each step's result has (fuse_chains's). */
+static int32_t take_steps(int32_t start, int every, const int32_t *outs, mg_recording *rec,
+                          int32_t *ref_of, int32_t **uses)
+{
+    int32_t nsteps = 0, nrefs = 0, room = 1024; /* (room: captured's, made more as needed) */
+    for (int32_t p = start; p < store.tape_len; p++)
+        if (is_step(ref_of, store.tape[p], every)) {
+            nsteps++;
+            nrefs += node_nkids(&store.nodes[store.tape[p]]);
+        }
     rec->steps = malloc(((size_t)nsteps + 1) * sizeof(Step));
     rec->kids_at = malloc(((size_t)nsteps + 1) * sizeof(int32_t));
     rec->refs = malloc(((size_t)nrefs + 1) * sizeof(int32_t));
-    rec->outs = malloc(((size_t)nout + 1) * sizeof(int32_t));
-    rec->captured = malloc(((size_t)marked + nout + 1) * sizeof(int32_t));
+    rec->outs = malloc(((size_t)rec->nout + 1) * sizeof(int32_t));
+    rec->captured = malloc((size_t)room * sizeof(int32_t));
     int32_t *used = *uses = calloc((size_t)nsteps + 1, sizeof(int32_t));
     int32_t err = rec->steps && rec->kids_at && rec->refs && rec->outs && rec->captured && used
                   ? 0 : MG_ENOMEM;
-    int32_t ncaptured = 0, first_captured = -2 - nin; /* (captured node c's reference: -2 - nin - c) */
+    int32_t ncaptured = 0, first_captured = -2 - rec->nin; /* (captured c's reference: -2 - nin - c) */
     nrefs = 0;
-    for (int32_t p = start; p < store.tape_len && !err; p++) { /* the steps, in tape order */
-        int32_t id = store.tape[p];
-        const Node *n = &store.nodes[id];
-        if (n->op == FREE_SLOT || ref_of[id] != REACHED)
+    for (int32_t p = start; p <= store.tape_len && !err; p++) {
+        int32_t id = p < store.tape_len ? store.tape[p] : -1; /* (-1: then the outputs) */
+        if (id >= 0 && !is_step(ref_of, id, every))
             continue;
+        const Node *n = id >= 0 ? &store.nodes[id] : NULL;
+        int32_t more = n ? node_nkids(n) : rec->nout; /* (the most new captured nodes) */
+        if (ncaptured + (int64_t)more > room) {
+            room = ncaptured + more > 2 * room ? ncaptured + more : 2 * room;
+            int32_t *grown = realloc(rec->captured, (size_t)room * sizeof(int32_t));
+            if (!grown) {
+                err = MG_ENOMEM;
+                break;
+            }
+            rec->captured = grown;
+        }
+        int32_t *captured = rec->captured;
+        if (!n) {
+            for (int32_t j = 0; j < rec->nout; j++)
+                rec->outs[j] = reference(ref_of, used, captured, &ncaptured, first_captured, outs[j]);
+            break;
+        }
         Step *step = &rec->steps[rec->nsteps];
-        int32_t nkids = node_as_step(id, step), two[2], *refs = rec->refs + nrefs, *captured = rec->captured;
+        int32_t nkids = node_as_step(id, step), two[2], *refs = rec->refs + nrefs;
         if (nkids < 0) {
             err = nkids;
             break;
@@ -221,10 +254,36 @@ static int32_t record(int32_t start, int32_t nin, const int32_t *inputs, int32_t
         nrefs += nkids;
         ref_of[id] = rec->nsteps++; /* its own reference, for the steps after it */
     }
-    for (int32_t j = 0; j < nout && !err; j++)
-        rec->outs[j] = reference(ref_of, used, rec->captured, &ncaptured, first_captured, outs[j]);
     rec->ncaptured = ncaptured;
     return err;
+}
+
+/* The recording of the nodes made at tape position >= start that the outputs reach (ref_of:
+ * scratch, UNSEEN for every node), and *uses (take_steps's). First every live node made since
+ * start is taken as a step: the usual case, where the outputs reach them all (the nodes of the
+ * Values fn let go of are freed by then), and it needs no pass to find the ones reached. Where
+ * a step turns out unused and is no output, or cannot be a step (a custom node), that was not
+ * so: the steps are taken again, from the nodes the outputs reach. (Every step used by a later
+ * one, or an output: then every step leads to an output.) */
+static int32_t record(int32_t start, const int32_t *inputs, const int32_t *outs,
+                      mg_recording *rec, int32_t *ref_of, int32_t **uses)
+{
+    for (int32_t k = 0; k < rec->nin; k++)
+        ref_of[inputs[k]] = -2 - k;
+    int32_t err = take_steps(start, 1, outs, rec, ref_of, uses), unused = 0;
+    for (int32_t i = 0; i < rec->nsteps && !err; i++)
+        unused |= (*uses)[i] == 0;
+    if (err == MG_ENOMEM || (!err && !unused))
+        return err;
+    forget_steps(rec);
+    free(*uses);
+    *uses = NULL;
+    for (int32_t i = 0, top = store.top; i < top; i++)
+        ref_of[i] = UNSEEN;
+    for (int32_t k = 0; k < rec->nin; k++)
+        ref_of[inputs[k]] = -2 - k;
+    mark_reached(start, ref_of, outs, rec->nout);
+    return take_steps(start, 0, outs, rec, ref_of, uses);
 }
 
 /* ---- a recording's sums of products, fused ----
@@ -374,7 +433,7 @@ int32_t mg_trace_end(int32_t token, int32_t nin, const int32_t *inputs, int32_t 
             ref_of[i] = UNSEEN;
         rec->nin = nin;
         rec->nout = nout;
-        err = record(token, nin, inputs, nout, outs, rec, ref_of, &uses);
+        err = record(token, inputs, outs, rec, ref_of, &uses);
     }
     if (!err)
         err = fuse_chains(rec, uses);

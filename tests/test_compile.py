@@ -394,12 +394,15 @@ def test_arguments_fn_does_not_use_are_inputs_all_the_same():
 
 def test_nodes_the_outputs_do_not_reach_are_left_out_of_the_recording():
     """Values fn makes and keeps aside (alive, so still nodes when the recording is made) but
-    that no output comes from are no steps, and what only they use is not captured."""
+    that no output comes from are no steps, and what only they use is not captured; a custom
+    op among them is no TraceError (it is not replayed)."""
     w, u, aside = Value(1.5), Value(-2.0), []
 
     def fn(x):
         h = x * w
-        aside.extend([h * u, (x + u).tanh(), u.exp()])  # kept, reaching no output
+        custom = Value(0.5, (x, u), "aside")
+        custom._backward = lambda: None
+        aside.extend([h * u, (x + u).tanh(), custom])  # kept, reaching no output
         return (h + 1.0).relu() * x
     compiled = micrograd_c.compile(fn)
     first = compiled(0.75)
