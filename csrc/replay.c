@@ -204,7 +204,8 @@ static ALWAYS_INLINE int is_step(const int32_t *ref_of, int32_t id, int every)
 static int32_t take_steps(int32_t start, int every, const int32_t *outs, mg_recording *rec,
                           int32_t *ref_of, int32_t **uses)
 {
-    int32_t nsteps = 0, nrefs = 0, room = 1024; /* (room: captured's, made more as needed) */
+    int32_t nsteps = 0, nrefs = 0;
+    int64_t room = 1024; /* (captured's, made more as needed) */
     for (int32_t p = start; p < store.tape_len; p++)
         if (is_step(ref_of, store.tape[p], every)) {
             nsteps++;
@@ -225,9 +226,9 @@ static int32_t take_steps(int32_t start, int every, const int32_t *outs, mg_reco
         if (id >= 0 && !is_step(ref_of, id, every))
             continue;
         const Node *n = id >= 0 ? &store.nodes[id] : NULL;
-        int32_t more = n ? node_nkids(n) : rec->nout; /* (the most new captured nodes) */
-        if (ncaptured + (int64_t)more > room) {
-            room = ncaptured + more > 2 * room ? ncaptured + more : 2 * room;
+        int64_t most = ncaptured + (int64_t)(n ? node_nkids(n) : rec->nout); /* (captured after it) */
+        if (most > room) {
+            room = most > 2 * room ? most : 2 * room;
             int32_t *grown = realloc(rec->captured, (size_t)room * sizeof(int32_t));
             if (!grown) {
                 err = MG_ENOMEM;
