@@ -27,9 +27,21 @@ static void let_go(Lock *l) { ReleaseSRWLockExclusive(l); }
 static void wait_on(Cond *c, Lock *l) { SleepConditionVariableSRW(c, l, INFINITE, 0); }
 static void wake_all(Cond *c) { WakeAllConditionVariable(c); }
 static void wake_one(Cond *c) { WakeConditionVariable(c); }
+typedef volatile LONG Counter;
+static int32_t peek(Counter *c) { return (int32_t)InterlockedCompareExchange(c, 0, 0); }
+static void bump(Counter *c) { InterlockedIncrement(c); }
+static int64_t microseconds(void)
+{
+    LARGE_INTEGER t, f;
+    QueryPerformanceCounter(&t);
+    QueryPerformanceFrequency(&f);
+    return f.QuadPart >= 1000000 ? t.QuadPart / (f.QuadPart / 1000000) : t.QuadPart * 1000000 / f.QuadPart;
+}
 #else
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 typedef pthread_mutex_t Lock;
 typedef pthread_cond_t Cond;
@@ -40,13 +52,25 @@ static void let_go(Lock *l) { pthread_mutex_unlock(l); }
 static void wait_on(Cond *c, Lock *l) { pthread_cond_wait(c, l); }
 static void wake_all(Cond *c) { pthread_cond_broadcast(c); }
 static void wake_one(Cond *c) { pthread_cond_signal(c); }
+typedef atomic_int Counter;
+static int32_t peek(Counter *c) { return atomic_load_explicit(c, memory_order_acquire); }
+static void bump(Counter *c) { atomic_fetch_add_explicit(c, 1, memory_order_release); }
+static int64_t microseconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
 #endif
 
 /* How long a thread that waits for parts (or for the others' last) checks for them before it
- * sleeps, in takes of the lock: a sleeping thread takes tens of microseconds to wake on a
- * virtual machine, and a training step's batches come that close together (forward, then
- * backward). */
-enum { SPINS = 4000 };
+ * sleeps: a sleeping thread takes tens of microseconds to wake on a virtual machine, and a
+ * training step's batches come about that close together (a forward, Python, the backward).
+ * It checks `changes`, which the pool bumps (lock held) as it gives out parts and as each
+ * returns, without the lock: a thread that took the lock at each check (as this pool did)
+ * kept the caller that wanted it asleep in the lock's wait, so the batch started late. */
+enum { SPIN_MICROSECONDS = 200 };
+static Counter changes;
 
 static struct {
     Lock lock;
@@ -80,18 +104,25 @@ static void run_untaken(int32_t slot)
             pool.err = err;
             pool.err_part = k;
         }
+        bump(&changes);
         if (--pool.left == 0)
             wake_one(&pool.done);
     }
 }
 
-/* With the pool's lock held: wait while idle() says so, first a while taking the lock and
- * letting it go again (SPINS), then asleep on cond. */
+/* With the pool's lock held: wait while idle() says so, first checking for a change (lock let
+ * go) for up to SPIN_MICROSECONDS since the last one, then asleep on cond. */
 static void wait_while(int (*idle)(void), Cond *cond)
 {
-    for (int32_t i = 0; i < SPINS && idle(); i++) {
+    while (idle()) {
+        int32_t seen = peek(&changes), changed = 0;
         let_go(&pool.lock);
+        for (int64_t until = microseconds() + SPIN_MICROSECONDS; !changed && microseconds() < until;)
+            for (int32_t i = 0; i < 256 && !changed; i++) /* (the clock read once in 256 checks) */
+                changed = peek(&changes) != seen;
         take_lock(&pool.lock);
+        if (!changed)
+            break;
     }
     while (idle())
         wait_on(cond, &pool.lock);
@@ -194,6 +225,7 @@ int32_t threads_run(threads_job job, void *ctx, int32_t parts, int32_t threads)
     pool.next = pool.err = pool.err_part = 0;
     pool.slots = 1;
     pool.threads = threads;
+    bump(&changes);
     wake_all(&pool.work);
     run_untaken(0);
     wait_while(parts_running, &pool.done);
