@@ -198,9 +198,24 @@ static ALWAYS_INLINE int is_step(const int32_t *ref_of, int32_t id, int every)
     return store.nodes[id].op != FREE_SLOT && (every || ref_of[id] == REACHED);
 }
 
+/* Room in rec->captured (*room entries) for `more` after the first n: it doubles as needed. */
+static int32_t captured_room(mg_recording *rec, int64_t *room, int32_t n, int32_t more)
+{
+    if (n + (int64_t)more <= *room)
+        return 0;
+    int64_t want = n + (int64_t)more > 2 * *room ? n + (int64_t)more : 2 * *room;
+    int32_t *grown = realloc(rec->captured, (size_t)want * sizeof(int32_t));
+    if (!grown)
+        return MG_ENOMEM;
+    rec->captured = grown;
+    *room = want;
+    return 0;
+}
+
 /* The recording's steps (the nodes made at tape position >= start that is_step takes, in tape
- * order), captured nodes and outputs (ref_of: UNSEEN for every node but the inputs), and in
- * *uses how many references (and outputs) each step's result has (fuse_chains's). */
+ * order), captured nodes and outputs (ref_of: the inputs' references, REACHED marks if not
+ * every, UNSEEN elsewhere), and in *uses how many references (and outputs) each step's result
+ * has (fuse_chains's). */
 static int32_t take_steps(int32_t start, int every, const int32_t *outs, mg_recording *rec,
                           int32_t *ref_of, int32_t **uses)
 {
@@ -221,56 +236,52 @@ static int32_t take_steps(int32_t start, int every, const int32_t *outs, mg_reco
                   ? 0 : MG_ENOMEM;
     int32_t ncaptured = 0, first_captured = -2 - rec->nin; /* (captured c's reference: -2 - nin - c) */
     nrefs = 0;
-    for (int32_t p = start; p <= store.tape_len && !err; p++) {
-        int32_t id = p < store.tape_len ? store.tape[p] : -1; /* (-1: then the outputs) */
-        if (id >= 0 && !is_step(ref_of, id, every))
+    for (int32_t p = start; p < store.tape_len && !err; p++) {
+        int32_t id = store.tape[p];
+        if (!is_step(ref_of, id, every))
             continue;
-        const Node *n = id >= 0 ? &store.nodes[id] : NULL;
-        int64_t most = ncaptured + (int64_t)(n ? node_nkids(n) : rec->nout); /* (captured after it) */
-        if (most > room) {
-            room = most > 2 * room ? most : 2 * room;
-            int32_t *grown = realloc(rec->captured, (size_t)room * sizeof(int32_t));
-            if (!grown) {
-                err = MG_ENOMEM;
-                break;
-            }
-            rec->captured = grown;
-        }
-        int32_t *captured = rec->captured;
-        if (!n) {
-            for (int32_t j = 0; j < rec->nout; j++)
-                rec->outs[j] = reference(ref_of, used, captured, &ncaptured, first_captured, outs[j]);
-            break;
-        }
+        const Node *n = &store.nodes[id];
         Step *step = &rec->steps[rec->nsteps];
         int32_t nkids = node_as_step(id, step), two[2], *refs = rec->refs + nrefs;
-        if (nkids < 0) {
-            err = nkids;
+        err = nkids < 0 ? nkids : captured_room(rec, &room, ncaptured, nkids);
+        if (err)
             break;
-        }
         const int32_t *kids = node_kids(n, two);
+        int32_t *captured = rec->captured;
         rec->kids_at[rec->nsteps] = nrefs;
         for (int32_t j = 0; j < nkids; j++) /* (its children come before it: known) */
             refs[j] = reference(ref_of, used, captured, &ncaptured, first_captured, kids[j]);
         nrefs += nkids;
         ref_of[id] = rec->nsteps++; /* its own reference, for the steps after it */
     }
+    if (!err)
+        err = captured_room(rec, &room, ncaptured, rec->nout);
+    for (int32_t j = 0; j < rec->nout && !err; j++)
+        rec->outs[j] = reference(ref_of, used, rec->captured, &ncaptured, first_captured, outs[j]);
     rec->ncaptured = ncaptured;
     return err;
 }
 
+/* ref_of as a recording starts from: UNSEEN for every node, the inputs' references. */
+static void fresh_map(int32_t *ref_of, const int32_t *inputs, int32_t nin)
+{
+    for (int32_t i = 0, top = store.top; i < top; i++) /* (top read once: the loop is a memset) */
+        ref_of[i] = UNSEEN;
+    for (int32_t k = 0; k < nin; k++)
+        ref_of[inputs[k]] = -2 - k;
+}
+
 /* The recording of the nodes made at tape position >= start that the outputs reach (ref_of:
- * scratch, UNSEEN for every node), and *uses (take_steps's). First every live node made since
- * start is taken as a step: the usual case, where the outputs reach them all (the nodes of the
- * Values fn let go of are freed by then), and it needs no pass to find the ones reached. Where
- * a step turns out unused and is no output, or cannot be a step (a custom node), that was not
- * so: the steps are taken again, from the nodes the outputs reach. (Every step used by a later
- * one, or an output: then every step leads to an output.) */
+ * scratch with a slot for every node), and *uses (take_steps's). First every live node made
+ * since start is taken as a step: the usual case, where the outputs reach them all (the nodes
+ * of the Values fn let go of are freed by then), and it needs no pass to find the ones reached.
+ * Where a step turns out unused and is no output, or cannot be a step (a custom node), that was
+ * not so: the steps are taken again, from the nodes the outputs reach. (Every step used by a
+ * later one, or an output: then every step leads to an output.) */
 static int32_t record(int32_t start, const int32_t *inputs, const int32_t *outs,
                       mg_recording *rec, int32_t *ref_of, int32_t **uses)
 {
-    for (int32_t k = 0; k < rec->nin; k++)
-        ref_of[inputs[k]] = -2 - k;
+    fresh_map(ref_of, inputs, rec->nin);
     int32_t err = take_steps(start, 1, outs, rec, ref_of, uses), unused = 0;
     for (int32_t i = 0; i < rec->nsteps && !err; i++)
         unused |= (*uses)[i] == 0;
@@ -279,10 +290,7 @@ static int32_t record(int32_t start, const int32_t *inputs, const int32_t *outs,
     forget_steps(rec);
     free(*uses);
     *uses = NULL;
-    for (int32_t i = 0, top = store.top; i < top; i++)
-        ref_of[i] = UNSEEN;
-    for (int32_t k = 0; k < rec->nin; k++)
-        ref_of[inputs[k]] = -2 - k;
+    fresh_map(ref_of, inputs, rec->nin);
     mark_reached(start, ref_of, outs, rec->nout);
     return take_steps(start, 0, outs, rec, ref_of, uses);
 }
@@ -430,8 +438,6 @@ int32_t mg_trace_end(int32_t token, int32_t nin, const int32_t *inputs, int32_t 
     if (!err && !rec)
         err = MG_ENOMEM;
     if (!err) {
-        for (int32_t i = 0, top = store.top; i < top; i++) /* (top read once: the loop is a memset) */
-            ref_of[i] = UNSEEN;
         rec->nin = nin;
         rec->nout = nout;
         err = record(token, inputs, outs, rec, ref_of, &uses);
